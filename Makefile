@@ -1,0 +1,63 @@
+# Branch Ops. A fresh machine needs only Python 3.11: every target sets up what it needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help setup run test lint messages makemessages serve vendor bench check-deploy clean
+
+help:
+	@echo "make run     - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make test    - the whole test suite against real PostgreSQL"
+	@echo "make lint    - ruff"
+	@echo "make serve   - gunicorn (production-style) on $(HOST):$(PORT)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Branch Ops needs Python 3.11, found " + sys.version' 
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) messages
+
+# Translations are compiled with Babel (pure Python): no GNU gettext needed.
+messages: $(STAMP)
+	@$(PY) -m branch_ops.i18n compile
+
+# Refresh locale/*/django.po from the source (a developer step: needs GNU gettext).
+makemessages: $(STAMP)
+	command -v xgettext >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
+	$(PY) manage.py makemessages -l ar -l it -l zh_Hans --no-obsolete --ignore='.venv/*' --ignore='static/vendor/*'
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+serve: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput
+	$(VENV)/bin/gunicorn branch_ops.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} --access-logfile -
+
+check-deploy: setup
+	DJANGO_DEBUG=false DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	DJANGO_ALLOWED_HOSTS=branch.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+# Copy Bootstrap and HTMX from their pinned npm packages into static/vendor (committed).
+vendor:
+	npm install --no-save --no-audit --no-fund
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.rtl.min.css \
+	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js static/vendor/bootstrap/
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
+
+clean:
+	rm -rf $(VENV) staticfiles

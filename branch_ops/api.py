@@ -1,0 +1,387 @@
+"""Platform API (``/api/v1/``): who am I, branches, staff, approvals, audit, events,
+service accounts and tokens. One view per action; explicit input and output serializers."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from branch_ops import approvals, idempotency
+from branch_ops.access import access_approval, access_branch, staff_profile
+from branch_ops.audit import audit_chain_verify
+from branch_ops.models import ApiToken, Approval, AuditEvent, StaffProfile
+from branch_ops.outbox import events_feed
+from branch_ops.roles import ROLE_PERMISSIONS, Perm, Role
+from branch_ops.services import api_token_issue, api_token_revoke, service_account_create
+
+IDEMPOTENCY_PARAM = OpenApiParameter(
+    name="Idempotency-Key", location=OpenApiParameter.HEADER, required=False, type=str,
+    description="A unique value per operation (e.g. a UUID). Same key and body replay the stored "
+                "response; same key with another body is a 409.",
+)
+IDEMPOTENCY_REQUIRED = OpenApiParameter(
+    name="Idempotency-Key", location=OpenApiParameter.HEADER, required=True, type=str,
+    description=IDEMPOTENCY_PARAM.description,
+)
+
+
+class Pagination(CursorPagination):
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "limit"
+    ordering = "-id"
+
+
+def respond(outcome: idempotency.Outcome) -> Response:
+    response = Response(outcome.body, status=outcome.status)
+    if outcome.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+# --- me, branches, staff ---------------------------------------------------------------------------
+
+class BranchOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    currency = serializers.CharField(source="currency_id")
+    time_zone = serializers.CharField()
+    address = serializers.CharField()
+    country = serializers.CharField()
+
+
+class MeApi(APIView):
+    class Output(serializers.Serializer):
+        username = serializers.CharField()
+        full_name = serializers.CharField()
+        role = serializers.CharField()
+        kind = serializers.CharField()
+        branch = BranchOutput()
+        permissions = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses=Output, summary="The caller: role, branch, permissions")
+    def get(self, request):
+        profile = staff_profile(request.user)
+        data = {
+            "username": request.user.get_username(),
+            "full_name": request.user.get_full_name(),
+            "role": profile.role,
+            "kind": profile.kind,
+            "branch": profile.branch,
+            "permissions": sorted(p.value for p in ROLE_PERMISSIONS[Role(profile.role)]),
+        }
+        return Response(self.Output(data).data)
+
+
+class BranchDetailApi(APIView):
+    @extend_schema(responses=BranchOutput, summary="A branch (your own only)")
+    def get(self, request, code: str):
+        return Response(BranchOutput(access_branch(user=request.user, code=code)).data)
+
+
+class StaffListApi(APIView):
+    required_perm = Perm.VIEW_STAFF
+
+    class Output(serializers.Serializer):
+        username = serializers.CharField(source="user.username")
+        full_name = serializers.CharField(source="user.get_full_name")
+        role = serializers.CharField()
+        kind = serializers.CharField()
+        active = serializers.BooleanField(source="user.is_active")
+
+    @extend_schema(responses=Output(many=True), summary="Staff of your branch")
+    def get(self, request):
+        profile = staff_profile(request.user)
+        qs = StaffProfile.objects.select_related("user").filter(branch=profile.branch).order_by("user__username")
+        return Response(self.Output(qs, many=True).data)
+
+
+# --- approvals -------------------------------------------------------------------------------------
+
+class ApprovalOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    kind = serializers.CharField()
+    kind_label = serializers.SerializerMethodField()
+    branch = serializers.CharField(source="branch.code")
+    subject_type = serializers.CharField()
+    subject_id = serializers.CharField()
+    summary = serializers.JSONField()
+    status = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by.username")
+    requested_at = serializers.DateTimeField()
+    request_reason = serializers.CharField()
+    decider_roles = serializers.ListField(child=serializers.CharField())
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+
+    def get_kind_label(self, obj) -> str:
+        try:
+            return str(approvals.approval_kind_get(obj.kind).label)
+        except LookupError:
+            return obj.kind
+
+
+def render_approval(approval) -> tuple[int, dict]:
+    return 200, ApprovalOutput(approval).data
+
+
+class ApprovalListApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=[s.value for s in Approval.Status]),
+                    OpenApiParameter("kind", str)],
+        responses=ApprovalOutput(many=True),
+        summary="Approvals of your branch (deciders see all; others their own requests)",
+    )
+    def get(self, request):
+        profile = staff_profile(request.user)
+        qs = Approval.objects.select_related("branch", "requested_by", "decided_by").filter(branch=profile.branch)
+        if not (profile.has(Perm.DECIDE_ROUTINE) or profile.has(Perm.DECIDE_FOUR_EYES)):
+            qs = qs.filter(requested_by=request.user)
+        if status := request.query_params.get("status"):
+            qs = qs.filter(status=status)
+        if kind := request.query_params.get("kind"):
+            qs = qs.filter(kind=kind)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ApprovalOutput(page, many=True).data)
+
+
+class ApprovalDetailApi(APIView):
+    @extend_schema(responses=ApprovalOutput, summary="One approval")
+    def get(self, request, approval_id):
+        return Response(ApprovalOutput(access_approval(user=request.user, public_id=approval_id)).data)
+
+
+class DecisionInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class _ApprovalDecideApi(APIView):
+    approve: bool
+
+    def post(self, request, approval_id):
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = idempotency.run_idempotent(
+            request,
+            scope=f"approval.decide:{approval_id}:{self.approve}",
+            data=data.validated_data,
+            required=False,
+            perform=lambda claim: approvals.approval_decide(
+                approval_id=approval_id, actor=request.user, approve=self.approve,
+                reason=data.validated_data["reason"], idempotency_claim=claim),
+            render=render_approval,
+        )
+        return respond(outcome)
+
+
+class ApprovalApproveApi(_ApprovalDecideApi):
+    approve = True
+
+    @extend_schema(request=DecisionInput, responses=ApprovalOutput, parameters=[IDEMPOTENCY_PARAM],
+                   summary="Approve (not your own request; your role must be allowed to decide its kind)")
+    def post(self, request, approval_id):
+        return super().post(request, approval_id)
+
+
+class ApprovalRejectApi(_ApprovalDecideApi):
+    approve = False
+
+    @extend_schema(request=DecisionInput, responses=ApprovalOutput, parameters=[IDEMPOTENCY_PARAM],
+                   summary="Reject, with a reason")
+    def post(self, request, approval_id):
+        return super().post(request, approval_id)
+
+
+class ApprovalCancelApi(APIView):
+    @extend_schema(request=DecisionInput, responses=ApprovalOutput, summary="Withdraw your own pending request")
+    def post(self, request, approval_id):
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = approvals.approval_cancel(approval_id=approval_id, actor=request.user,
+                                             reason=data.validated_data["reason"])
+        return Response(ApprovalOutput(approval).data)
+
+
+# --- audit -----------------------------------------------------------------------------------------
+
+class AuditEventOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    seq = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    actor_role = serializers.CharField()
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    customer_ref = serializers.CharField()
+    before = serializers.JSONField()
+    after = serializers.JSONField()
+    request_id = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class AuditEventListApi(APIView):
+    required_perm = Perm.VIEW_AUDIT
+
+    @extend_schema(
+        parameters=[OpenApiParameter("action", str), OpenApiParameter("actor", str),
+                    OpenApiParameter("object_id", str), OpenApiParameter("customer", str)],
+        responses=AuditEventOutput(many=True), summary="Your branch's audit trail, newest first",
+    )
+    def get(self, request):
+        profile = staff_profile(request.user)
+        qs = AuditEvent.objects.select_related("actor").filter(branch=profile.branch)
+        params = request.query_params
+        if params.get("action"):
+            qs = qs.filter(action__startswith=params["action"])
+        if params.get("actor"):
+            qs = qs.filter(actor__username=params["actor"])
+        if params.get("object_id"):
+            qs = qs.filter(object_id=params["object_id"])
+        if params.get("customer"):
+            qs = qs.filter(customer_ref=params["customer"])
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(AuditEventOutput(page, many=True).data)
+
+
+class AuditVerificationApi(APIView):
+    required_perm = Perm.VIEW_AUDIT
+
+    class Output(serializers.Serializer):
+        ok = serializers.BooleanField()
+        events_checked = serializers.IntegerField()
+        breaks = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses=Output, summary="Recompute your branch's audit hash chain")
+    def get(self, request):
+        report = audit_chain_verify(branch=staff_profile(request.user).branch)
+        return Response({
+            "ok": report.ok,
+            "events_checked": report.events_checked,
+            "breaks": [{"seq": b.seq, "problem": b.problem} for b in report.breaks],
+        })
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+class EventFeedApi(APIView):
+    required_perm = Perm.READ_EVENTS
+
+    class EventOutput(serializers.Serializer):
+        id = serializers.UUIDField(source="public_id")
+        type = serializers.CharField(source="event_type")
+        created_at = serializers.DateTimeField()
+        branch = serializers.CharField(source="branch.code", allow_null=True, default=None)
+        aggregate_type = serializers.CharField()
+        aggregate_id = serializers.CharField()
+        payload = serializers.JSONField()
+
+    class Output(serializers.Serializer):
+        events = serializers.ListField(child=serializers.DictField())
+        next_cursor = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after", str, description="cursor from the previous page's next_cursor"),
+                    OpenApiParameter("limit", int, description="1..500, default 100")],
+        responses=Output, summary="Events of your branch in a gap-free order",
+    )
+    def get(self, request):
+        try:
+            limit = min(max(int(request.query_params.get("limit", 100)), 1), 500)
+        except ValueError:
+            limit = 100
+        events, cursor = events_feed(branch=staff_profile(request.user).branch,
+                                     after=request.query_params.get("after"), limit=limit)
+        return Response({"events": self.EventOutput(events, many=True).data, "next_cursor": cursor})
+
+
+# --- service accounts and tokens ------------------------------------------------------------------
+
+class ServiceAccountOutput(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    description = serializers.CharField(source="user.first_name")
+    role = serializers.CharField()
+    branch = serializers.CharField(source="branch.code")
+    created_at = serializers.DateTimeField()
+
+
+class ServiceAccountListCreateApi(APIView):
+    required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+
+    class Input(serializers.Serializer):
+        username = serializers.CharField(max_length=61)
+        role = serializers.ChoiceField(choices=[r.value for r in Role])
+        description = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
+
+    @extend_schema(responses=ServiceAccountOutput(many=True), summary="Service accounts of your branch")
+    def get(self, request):
+        profile = staff_profile(request.user)
+        qs = StaffProfile.objects.select_related("user", "branch").filter(
+            branch=profile.branch, kind=StaffProfile.Kind.SERVICE).order_by("user__username")
+        return Response(ServiceAccountOutput(qs, many=True).data)
+
+    @extend_schema(request=Input, responses={201: ServiceAccountOutput}, parameters=[IDEMPOTENCY_REQUIRED],
+                   summary="Create an integration service account at your branch")
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = idempotency.run_idempotent(
+            request, scope="service_account.create", data=data.validated_data, required=True,
+            perform=lambda claim: service_account_create(actor=request.user, idempotency_claim=claim,
+                                                         **data.validated_data),
+            render=lambda sa: (201, ServiceAccountOutput(sa).data),
+        )
+        return respond(outcome)
+
+
+class TokenOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    owner = serializers.CharField(source="user.username")
+    prefix = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenListIssueApi(APIView):
+    required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+
+    class Input(serializers.Serializer):
+        service_account = serializers.CharField(max_length=61)
+        name = serializers.CharField(max_length=80)
+        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    @extend_schema(responses=TokenOutput(many=True), summary="API tokens of your branch's service accounts (never the secret)")
+    def get(self, request):
+        profile = staff_profile(request.user)
+        qs = ApiToken.objects.select_related("user").filter(user__staff__branch=profile.branch).order_by("-id")
+        return Response(TokenOutput(qs, many=True).data)
+
+    @extend_schema(request=Input, responses={201: inline_serializer("IssuedToken", {
+        "token": TokenOutput(), "secret": serializers.CharField()})},
+        summary="Issue a token; its secret is in this response only")
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, raw = api_token_issue(actor=request.user, username=data.validated_data["service_account"],
+                                     name=data.validated_data["name"],
+                                     expires_at=data.validated_data["expires_at"])
+        return Response({"token": TokenOutput(token).data, "secret": raw}, status=201)
+
+
+class TokenRevokeApi(APIView):
+    required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+
+    @extend_schema(request=None, responses=TokenOutput, summary="Revoke a token at once")
+    def post(self, request, token_id):
+        return Response(TokenOutput(api_token_revoke(actor=request.user, token_id=token_id)).data)
+
+

@@ -1,0 +1,134 @@
+"""The audit trail: one function writes an event, one verifies the chains.
+
+Services call :func:`audit_event_write` inside their own transaction, so an event exists
+if and only if the change it describes was committed. PostgreSQL numbers and hashes the
+event (migration 0002); nothing here can rewrite history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+
+from branch_ops.models import AuditEvent, Branch
+from branch_ops.request_context import current_request_id
+
+
+def _jsonable(value: dict | None) -> dict:
+    import json
+
+    return json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder))
+
+
+def audit_event_write(
+    *,
+    actor,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    branch: Branch | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    customer_ref: str = "",
+) -> AuditEvent:
+    """Record that ``actor`` did ``action`` to ``obj`` (or ``object_type``/``object_id``).
+
+    ``before``/``after`` hold only what changed. The actor's role and branch are taken from
+    their staff profile; ``branch`` overrides the branch (e.g. a superuser acting on one).
+    """
+    profile = getattr(actor, "staff", None) if actor is not None and actor.is_authenticated else None
+    if obj is not None:
+        object_type = object_type or f"{obj._meta.app_label}.{obj._meta.model_name}"
+        object_id = object_id or str(getattr(obj, "public_id", None) or getattr(obj, "code", None) or obj.pk)
+    if branch is None and profile is not None:
+        branch = profile.branch
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_role=profile.role if profile is not None else ("superuser" if getattr(actor, "is_superuser", False) else ""),
+        branch=branch,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        customer_ref=customer_ref,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        request_id=current_request_id(),
+    )
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    chain_key: int
+    seq: int
+    event_id: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events_checked: int
+    chains_checked: int
+    breaks: list[ChainBreak]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+_VERIFY_SQL = """
+WITH ev AS (
+    SELECT id, chain_key, seq, prev_hash, hash,
+           lag(hash) OVER w AS expected_prev,
+           lag(seq) OVER w AS previous_seq,
+           branch_ops_audit_digest(prev_hash, chain_key, seq, occurred_at, actor_id, actor_role,
+               branch_id, action, object_type, object_id, customer_ref, before, after,
+               request_id, public_id) AS recomputed
+    FROM branch_ops_auditevent
+    {where}
+    WINDOW w AS (PARTITION BY chain_key ORDER BY seq)
+)
+SELECT chain_key, seq, id,
+       CASE WHEN hash <> recomputed THEN 'content does not match its hash'
+            WHEN coalesce(expected_prev, '') <> prev_hash THEN 'previous hash does not match'
+            WHEN coalesce(previous_seq, 0) <> seq - 1 THEN 'missing events before this one'
+       END AS problem
+FROM ev
+WHERE hash <> recomputed OR coalesce(expected_prev, '') <> prev_hash
+   OR coalesce(previous_seq, 0) <> seq - 1
+ORDER BY chain_key, seq
+LIMIT 1000
+"""
+
+
+def audit_chain_verify(*, branch: Branch | None = None) -> ChainReport:
+    """Recompute every hash of every chain (or one branch's) and report each break:
+    an edited event, a deleted event, a re-ordered chain. Also checks that each chain's
+    head (last sequence number and hash) matches its last event, so deleting the newest
+    events is caught too."""
+    where, params = "", []
+    if branch is not None:
+        where, params = "WHERE chain_key = %s", [branch.pk]
+    with connection.cursor() as cur:
+        cur.execute(_VERIFY_SQL.format(where=where), params)
+        breaks = [ChainBreak(chain_key=r[0], seq=r[1], event_id=r[2], problem=r[3]) for r in cur.fetchall()]
+        cur.execute(
+            f"""SELECT h.chain_key, h.last_seq, coalesce(max_ev.seq, 0), h.last_hash, coalesce(max_ev.hash, '')
+                FROM branch_ops_auditchainhead h
+                LEFT JOIN LATERAL (SELECT seq, hash FROM branch_ops_auditevent e
+                                   WHERE e.chain_key = h.chain_key ORDER BY seq DESC LIMIT 1) max_ev ON true
+                {"WHERE h.chain_key = %s" if branch is not None else ""}""",
+            params,
+        )
+        heads = cur.fetchall()
+        for key, last_seq, seq, last_hash, ev_hash in heads:
+            if last_seq != seq or last_hash != ev_hash:
+                breaks.append(ChainBreak(key, last_seq, 0, "newest events are missing"))
+        cur.execute(
+            f"SELECT count(*) FROM branch_ops_auditevent {'WHERE chain_key = %s' if branch is not None else ''}",
+            params,
+        )
+        (count,) = cur.fetchone()
+    return ChainReport(events_checked=count, chains_checked=len(heads), breaks=breaks)

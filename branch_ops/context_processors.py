@@ -1,0 +1,27 @@
+"""What every page needs: the staff profile and the navigation of the user's role."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from branch_ops.roles import Perm
+
+# (label, url name, permission needed or None)
+NAVIGATION = [
+    (_("Home"), "home", None),
+    (_("Approvals"), "approval-inbox", None),
+    (_("Audit trail"), "audit-trail", Perm.VIEW_AUDIT),
+    (_("API docs"), "api-docs", None),
+]
+
+
+def staff(request):
+    user = getattr(request, "user", None)
+    profile = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
+    nav = []
+    if profile is not None:
+        nav = [
+            {"label": label, "url": reverse(name), "active": request.path == reverse(name)}
+            for label, name, perm in NAVIGATION
+            if perm is None or profile.has(perm)
+        ]
+    return {"staff_profile": profile, "navigation": nav}

@@ -1,0 +1,93 @@
+"""Demo data: two branches, staff of every role at each, a few customers with accounts in
+two currencies, and an account opening waiting for a supervisor. Idempotent: running it
+again adds nothing. Everything goes through the real services."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from accounts.models import BankAccount, Customer
+from accounts.services import account_open_request
+from branch_ops.approvals import approval_decide
+from branch_ops.models import Approval, Branch, Currency
+from branch_ops.roles import sync_role_groups
+from branch_ops.services import staff_create
+
+DEMO_PASSWORD = "BranchOps-demo-2026"
+ADMIN = ("admin", "BranchOps-admin-2026")
+
+BRANCHES = [
+    {"code": "DXB01", "name": "Dubai Main", "currency": "AED", "time_zone": "Asia/Dubai", "country": "AE",
+     "address": "Sheikh Zayed Road 1, Dubai", "suffix": "dxb", "second": "USD"},
+    {"code": "MIL01", "name": "Milano Centro", "currency": "EUR", "time_zone": "Europe/Rome", "country": "IT",
+     "address": "Via Dante 7, 20121 Milano", "suffix": "mil", "second": "USD"},
+]
+
+STAFF = [  # (username prefix, role, first name, last name)
+    ("teller", "teller", "Tariq", "Haddad"),
+    ("csr", "csr", "Chiara", "Rossi"),
+    ("coord", "coordinator", "Omar", "Farouk"),
+    ("super", "supervisor", "Sofia", "Bianchi"),
+    ("super2", "supervisor", "Li", "Wei"),
+]
+
+CUSTOMERS = {
+    "DXB01": [
+        ("C0000101", "فاطمة الزهراء", "Fatima Al Zahra", "ar"),
+        ("C0000102", "Rahul Mehta", "", "en"),
+        ("C0000103", "王芳", "Wang Fang", "zh-hans"),
+    ],
+    "MIL01": [
+        ("C0000201", "Giulia Conti", "", "it"),
+        ("C0000202", "Marco Esposito", "", "it"),
+        ("C0000203", "أحمد منصور", "Ahmed Mansour", "ar"),
+    ],
+}
+
+
+def demo_logins() -> list[tuple[str, str, str, str]]:
+    rows = [(ADMIN[0], ADMIN[1], "superuser", "—")]
+    for b in BRANCHES:
+        for prefix, role, *_ in STAFF:
+            rows.append((f"{prefix}.{b['suffix']}", DEMO_PASSWORD, role, b["code"]))
+    return rows
+
+
+def seed_demo() -> bool:
+    """Load the demo data; return False if it was already there."""
+    sync_role_groups()
+    User = get_user_model()
+    if Branch.objects.filter(code="DXB01").exists() and User.objects.filter(username="super.dxb").exists():
+        return False
+    if not User.objects.filter(username=ADMIN[0]).exists():
+        User.objects.create_superuser(ADMIN[0], "admin@example.invalid", ADMIN[1])
+    for spec in BRANCHES:
+        with transaction.atomic():
+            branch, _ = Branch.objects.get_or_create(code=spec["code"], defaults={
+                "name": spec["name"], "currency": Currency.objects.get(code=spec["currency"]),
+                "time_zone": spec["time_zone"], "country": spec["country"], "address": spec["address"]})
+        users = {}
+        for prefix, role, first, last in STAFF:
+            username = f"{prefix}.{spec['suffix']}"
+            existing = User.objects.filter(username=username).first()
+            users[prefix] = existing or staff_create(
+                actor=None, branch=branch, username=username, role=role, password=DEMO_PASSWORD,
+                first_name=first, last_name=last).user
+        for number, name, latin, lang in CUSTOMERS[spec["code"]]:
+            customer, created = Customer.objects.get_or_create(number=number, defaults={
+                "full_name": name, "latin_name": latin, "preferred_language": lang, "home_branch": branch})
+            if not created:
+                continue
+            for currency in (spec["currency"], spec["second"]):
+                account = account_open_request(actor=users["csr"], customer_number=number, product="current",
+                                               currency=currency, reason="demo: new customer")
+                approval = Approval.objects.get(subject_id=str(account.public_id), status="pending")
+                approval_decide(approval_id=approval.public_id, actor=users["super"], approve=True,
+                                reason="documents verified")
+        # one opening left waiting, so the supervisor's inbox is not empty
+        first_number = CUSTOMERS[spec["code"]][0][0]
+        if not BankAccount.objects.filter(customer__number=first_number, product="savings").exists():
+            account_open_request(actor=users["csr"], customer_number=first_number, product="savings",
+                                 currency=spec["currency"], reason="customer wants a savings account")
+    return True

@@ -1,0 +1,24 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+
+class StaffAuthenticationForm(AuthenticationForm):
+    """Sign-in for branch staff (and superusers, who go on to the admin)."""
+
+    error_messages = {
+        "invalid_login": _("The user name or password is not right. Both are case-sensitive."),
+        "inactive": _("This account is disabled."),
+        "not_staff": _("This account is not branch staff."),
+    }
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.is_superuser and not hasattr(user, "staff"):
+            raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject")), ("cancel", _("Withdraw"))])
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,65 @@
+"""Request id and the staff idle timeout."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from branch_ops.request_context import reset_request_id, set_request_id
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+LAST_SEEN_KEY = "bo_last_seen"
+
+
+class RequestIdMiddleware:
+    """Take a sane ``X-Request-ID`` from the proxy or make one; it lands on audit events,
+    problem documents and the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = set_request_id(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_id(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class IdleTimeoutMiddleware:
+    """End a browser session after ``STAFF_IDLE_TIMEOUT_SECONDS`` without a request and say
+    so on the login page (or in a 401 problem document for the API)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated and hasattr(request, "session"):
+            now = int(time.time())
+            last = request.session.get(LAST_SEEN_KEY)
+            if last is not None and now - int(last) > settings.STAFF_IDLE_TIMEOUT_SECONDS:
+                logout(request)
+                if request.path.startswith("/api/"):
+                    from branch_ops.problems import api_problem_response
+
+                    return api_problem_response(
+                        401, "SESSION_EXPIRED", _("Your session expired after a period without activity. Sign in again.")
+                    )
+                messages.warning(request, _("Your session expired after a period without activity. Sign in again."))
+                return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
+            request.session[LAST_SEEN_KEY] = now
+        return self.get_response(request)

@@ -1,0 +1,71 @@
+"""The event outbox: services publish events in their own transaction; core-banking
+clients read them from ``GET /api/v1/events/?after=<cursor>``.
+
+Ordering: every event carries the id of the transaction that wrote it (``txid``, set by a
+trigger). The feed returns only events of transactions older than the oldest one still
+running (``pg_snapshot_xmin``), ordered by ``(txid, id)``. So once a client has read past
+a position, no event can ever appear before it: a cursor never skips an event, even when
+transactions commit in another order than they started.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from branch_ops.errors import ApplicationError
+from branch_ops.models import Branch, OutboxEvent
+
+
+def event_publish(*, event_type: str, aggregate, payload: dict, branch: Branch | None = None,
+                  aggregate_type: str = "", aggregate_id: str = "") -> OutboxEvent:
+    """Write one event for core banking in the caller's transaction."""
+    import json
+
+    if aggregate is not None:
+        aggregate_type = aggregate_type or f"{aggregate._meta.app_label}.{aggregate._meta.model_name}"
+        aggregate_id = aggregate_id or str(getattr(aggregate, "public_id", None) or aggregate.pk)
+    return OutboxEvent.objects.create(
+        event_type=event_type,
+        branch=branch,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
+    )
+
+
+def encode_cursor(txid: int, event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{txid}:{event_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        txid, event_id = base64.urlsafe_b64decode(padded.encode()).decode().split(":")
+        return int(txid), int(event_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApplicationError(_("The cursor is not valid."), code="INVALID_CURSOR", field="after") from None
+
+
+def events_feed(*, branch: Branch | None, after: str | None, limit: int = 100) -> tuple[list[OutboxEvent], str | None]:
+    """Events after ``after`` (a cursor from a previous page), oldest first, at most
+    ``limit``; returns them and the cursor to pass next time (``after`` itself if nothing
+    new). ``branch=None`` reads every branch (superusers)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        (horizon,) = cur.fetchone()
+    qs = OutboxEvent.objects.filter(txid__lt=horizon).select_related("branch")
+    if branch is not None:
+        qs = qs.filter(branch=branch)
+    if after:
+        txid, event_id = decode_cursor(after)
+        from django.db.models import Q
+
+        qs = qs.filter(Q(txid__gt=txid) | Q(txid=txid, id__gt=event_id))
+    events = list(qs.order_by("txid", "id")[:limit])
+    next_cursor = encode_cursor(events[-1].txid, events[-1].id) if events else after
+    return events, next_cursor

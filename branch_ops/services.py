@@ -1,0 +1,123 @@
+"""Platform services: staff, service accounts and their API tokens.
+One function per business operation; each writes its audit event in its transaction."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from branch_ops import idempotency
+from branch_ops.access import require_perm
+from branch_ops.api_auth import TOKEN_PREFIX, hash_token
+from branch_ops.audit import audit_event_write
+from branch_ops.errors import ApplicationError, Conflict, NotFound
+from branch_ops.models import ApiToken, Branch, StaffProfile
+from branch_ops.roles import Perm, Role
+
+User = get_user_model()
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,60}$")
+
+
+def _check_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ApplicationError(_("Unknown role “%(role)s”.") % {"role": role}, code="UNKNOWN_ROLE", field="role") from None
+
+
+def _check_username(username: str) -> str:
+    if not _USERNAME.match(username or ""):
+        raise ApplicationError(
+            _("A user name is 3 to 61 lower-case letters, digits, dots, dashes or underscores."),
+            code="INVALID_USERNAME",
+            field="username",
+        )
+    if User.objects.filter(username=username).exists():
+        raise Conflict(_("The user name “%(u)s” is taken.") % {"u": username}, code="USERNAME_TAKEN", field="username")
+    return username
+
+
+def _attach(user, *, branch: Branch, role: Role, kind: str) -> StaffProfile:
+    profile = StaffProfile.objects.create(user=user, branch=branch, role=role.value, kind=kind)
+    group, _created = Group.objects.get_or_create(name=f"role:{role.value}")
+    user.groups.set([group])
+    return profile
+
+
+def staff_create(
+    *, actor, branch: Branch, username: str, role: str, password: str, first_name: str = "", last_name: str = ""
+) -> StaffProfile:
+    """Create a person with one role at one branch (the admin and the demo seed use it)."""
+    role_enum = _check_role(role)
+    with transaction.atomic(durable=True):
+        _check_username(username)
+        user = User.objects.create_user(username=username, password=password, first_name=first_name,
+                                        last_name=last_name)
+        profile = _attach(user, branch=branch, role=role_enum, kind=StaffProfile.Kind.PERSON)
+        audit_event_write(actor=actor, action="staff.created", obj=user, object_type="auth.user",
+                          object_id=username, branch=branch, after={"role": role, "branch": branch.code})
+    return profile
+
+
+def service_account_create(*, actor, username: str, role: str, description: str = "",
+                           idempotency_claim=None) -> StaffProfile:
+    """A supervisor creates an integration service account at their branch. It has no
+    password: it signs in only with API tokens."""
+    role_enum = _check_role(role)
+    with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
+        profile = require_perm(actor, Perm.MANAGE_SERVICE_ACCOUNTS)
+        _check_username(username)
+        user = User(username=username, first_name=description[:150])
+        user.set_unusable_password()
+        user.save()
+        created = _attach(user, branch=profile.branch, role=role_enum, kind=StaffProfile.Kind.SERVICE)
+        audit_event_write(actor=actor, action="service_account.created", object_type="auth.user",
+                          object_id=username, after={"role": role, "description": description})
+        idempotency.finish(idempotency_claim, created)
+    return created
+
+
+def api_token_issue(*, actor, username: str, name: str, expires_at=None) -> tuple[ApiToken, str]:
+    """Issue a token for a service account of the actor's branch (or for the actor
+    themself). Returns the token and its secret, which is never shown again."""
+    with transaction.atomic(durable=True):
+        profile = require_perm(actor, Perm.MANAGE_SERVICE_ACCOUNTS) if username != actor.get_username() else None
+        owner_qs = StaffProfile.objects.select_related("user").filter(user__username=username)
+        if profile is not None:
+            owner_qs = owner_qs.filter(branch_id=profile.branch_id, kind=StaffProfile.Kind.SERVICE)
+        owner = owner_qs.first()
+        if owner is None:
+            raise NotFound(_("No such service account."), code="SERVICE_ACCOUNT_NOT_FOUND")
+        secret = secrets.token_urlsafe(32)
+        prefix = secrets.token_hex(4)
+        raw = f"{TOKEN_PREFIX}{prefix}_{secret}"
+        token = ApiToken.objects.create(user=owner.user, name=name[:80] or "token", prefix=prefix,
+                                        key_hash=hash_token(raw), created_by=actor, expires_at=expires_at)
+        audit_event_write(actor=actor, action="api_token.issued", obj=token, branch=owner.branch,
+                          after={"owner": username, "name": token.name, "prefix": prefix})
+    return token, raw
+
+
+def api_token_revoke(*, actor, token_id) -> ApiToken:
+    with transaction.atomic(durable=True):
+        profile = require_perm(actor, Perm.MANAGE_SERVICE_ACCOUNTS)
+        token = (
+            ApiToken.objects.select_for_update(no_key=True, of=("self",))
+            .filter(public_id=token_id, user__staff__branch_id=profile.branch_id)
+            .first()
+        )
+        if token is None:
+            raise NotFound(_("No such API token."), code="TOKEN_NOT_FOUND")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_event_write(actor=actor, action="api_token.revoked", obj=token,
+                              before={"revoked_at": None}, after={"revoked_at": token.revoked_at})
+    return token

@@ -1,0 +1,46 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import api as accounts_api
+from branch_ops import api, views
+
+api_v1 = [
+    path("me/", api.MeApi.as_view(), name="me"),
+    path("branches/<str:code>/", api.BranchDetailApi.as_view(), name="branch-detail"),
+    path("staff/", api.StaffListApi.as_view(), name="staff-list"),
+    path("approvals/", api.ApprovalListApi.as_view(), name="approval-list"),
+    path("approvals/<str:approval_id>/", api.ApprovalDetailApi.as_view(), name="approval-detail"),
+    path("approvals/<str:approval_id>/approve/", api.ApprovalApproveApi.as_view(), name="approval-approve"),
+    path("approvals/<str:approval_id>/reject/", api.ApprovalRejectApi.as_view(), name="approval-reject"),
+    path("approvals/<str:approval_id>/cancel/", api.ApprovalCancelApi.as_view(), name="approval-cancel"),
+    path("audit/events/", api.AuditEventListApi.as_view(), name="audit-list"),
+    path("audit/verification/", api.AuditVerificationApi.as_view(), name="audit-verification"),
+    path("events/", api.EventFeedApi.as_view(), name="event-feed"),
+    path("service-accounts/", api.ServiceAccountListCreateApi.as_view(), name="service-account-list"),
+    path("tokens/", api.TokenListIssueApi.as_view(), name="token-list"),
+    path("tokens/<uuid:token_id>/revoke/", api.TokenRevokeApi.as_view(), name="token-revoke"),
+    path("accounts/opening-requests/", accounts_api.AccountOpenRequestApi.as_view(), name="account-open-request"),
+    path("accounts/<str:number>/", accounts_api.AccountDetailApi.as_view(), name="account-detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.StaffLoginView.as_view(), name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("approvals/", views.approval_inbox, name="approval-inbox"),
+    path("approvals/<uuid:approval_id>/", views.approval_detail, name="approval-page"),
+    path("audit/", views.audit_trail, name="audit-trail"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "branch_ops.views.not_found"
+handler500 = "branch_ops.views.server_error"
+handler403 = "branch_ops.views.forbidden"
+

@@ -1,0 +1,1 @@
+"""Models of the `complaints` app (built out by its own issue)."""

@@ -1,0 +1,1 @@
+"""Models of the `teller` app (built out by its own issue)."""
