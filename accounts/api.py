@@ -33,16 +33,16 @@ class AccountOutput(serializers.Serializer):
 class AccountOpenRequestApi(APIView):
     required_perm = Perm.MANAGE_CUSTOMER
 
-    class Input(serializers.Serializer):
+    class AccountOpenRequestInput(serializers.Serializer):
         customer_number = serializers.CharField(max_length=20)
         product = serializers.ChoiceField(choices=BankAccount.Product.values)
         currency = serializers.CharField(max_length=3, min_length=3)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
-    @extend_schema(request=Input, responses={201: AccountOutput}, parameters=[IDEMPOTENCY_REQUIRED],
+    @extend_schema(request=AccountOpenRequestInput, responses={201: AccountOutput}, parameters=[IDEMPOTENCY_REQUIRED],
                    summary="Ask for an account to be opened (pending until a supervisor approves)")
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.AccountOpenRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         outcome = idempotency.run_idempotent(
             request, scope="account.open_request", data=data.validated_data, required=True,

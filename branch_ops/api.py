@@ -54,7 +54,7 @@ class BranchOutput(serializers.Serializer):
 
 
 class MeApi(APIView):
-    class Output(serializers.Serializer):
+    class MeOutput(serializers.Serializer):
         username = serializers.CharField()
         full_name = serializers.CharField()
         role = serializers.CharField()
@@ -62,7 +62,7 @@ class MeApi(APIView):
         branch = BranchOutput()
         permissions = serializers.ListField(child=serializers.CharField())
 
-    @extend_schema(responses=Output, summary="The caller: role, branch, permissions")
+    @extend_schema(responses=MeOutput, summary="The caller: role, branch, permissions")
     def get(self, request):
         profile = staff_profile(request.user)
         data = {
@@ -73,7 +73,7 @@ class MeApi(APIView):
             "branch": profile.branch,
             "permissions": sorted(p.value for p in ROLE_PERMISSIONS[Role(profile.role)]),
         }
-        return Response(self.Output(data).data)
+        return Response(self.MeOutput(data).data)
 
 
 class BranchDetailApi(APIView):
@@ -85,18 +85,18 @@ class BranchDetailApi(APIView):
 class StaffListApi(APIView):
     required_perm = Perm.VIEW_STAFF
 
-    class Output(serializers.Serializer):
+    class StaffMemberOutput(serializers.Serializer):
         username = serializers.CharField(source="user.username")
         full_name = serializers.CharField(source="user.get_full_name")
         role = serializers.CharField()
         kind = serializers.CharField()
         active = serializers.BooleanField(source="user.is_active")
 
-    @extend_schema(responses=Output(many=True), summary="Staff of your branch")
+    @extend_schema(responses=StaffMemberOutput(many=True), summary="Staff of your branch")
     def get(self, request):
         profile = staff_profile(request.user)
         qs = StaffProfile.objects.select_related("user").filter(branch=profile.branch).order_by("user__username")
-        return Response(self.Output(qs, many=True).data)
+        return Response(self.StaffMemberOutput(qs, many=True).data)
 
 
 # --- approvals -------------------------------------------------------------------------------------
@@ -253,12 +253,12 @@ class AuditEventListApi(APIView):
 class AuditVerificationApi(APIView):
     required_perm = Perm.VIEW_AUDIT
 
-    class Output(serializers.Serializer):
+    class AuditVerificationOutput(serializers.Serializer):
         ok = serializers.BooleanField()
         events_checked = serializers.IntegerField()
         breaks = serializers.ListField(child=serializers.DictField())
 
-    @extend_schema(responses=Output, summary="Recompute your branch's audit hash chain")
+    @extend_schema(responses=AuditVerificationOutput, summary="Recompute your branch's audit hash chain")
     def get(self, request):
         report = audit_chain_verify(branch=staff_profile(request.user).branch)
         return Response({
@@ -282,14 +282,14 @@ class EventFeedApi(APIView):
         aggregate_id = serializers.CharField()
         payload = serializers.JSONField()
 
-    class Output(serializers.Serializer):
+    class EventFeedOutput(serializers.Serializer):
         events = serializers.ListField(child=serializers.DictField())
         next_cursor = serializers.CharField(allow_null=True)
 
     @extend_schema(
         parameters=[OpenApiParameter("after", str, description="cursor from the previous page's next_cursor"),
                     OpenApiParameter("limit", int, description="1..500, default 100")],
-        responses=Output, summary="Events of your branch in a gap-free order",
+        responses=EventFeedOutput, summary="Events of your branch in a gap-free order",
     )
     def get(self, request):
         try:
@@ -314,7 +314,7 @@ class ServiceAccountOutput(serializers.Serializer):
 class ServiceAccountListCreateApi(APIView):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
 
-    class Input(serializers.Serializer):
+    class ServiceAccountCreateInput(serializers.Serializer):
         username = serializers.CharField(max_length=61)
         role = serializers.ChoiceField(choices=[r.value for r in Role])
         description = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
@@ -326,10 +326,10 @@ class ServiceAccountListCreateApi(APIView):
             branch=profile.branch, kind=StaffProfile.Kind.SERVICE).order_by("user__username")
         return Response(ServiceAccountOutput(qs, many=True).data)
 
-    @extend_schema(request=Input, responses={201: ServiceAccountOutput}, parameters=[IDEMPOTENCY_REQUIRED],
+    @extend_schema(request=ServiceAccountCreateInput, responses={201: ServiceAccountOutput}, parameters=[IDEMPOTENCY_REQUIRED],
                    summary="Create an integration service account at your branch")
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.ServiceAccountCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         outcome = idempotency.run_idempotent(
             request, scope="service_account.create", data=data.validated_data, required=True,
@@ -354,7 +354,7 @@ class TokenOutput(serializers.Serializer):
 class TokenListIssueApi(APIView):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
 
-    class Input(serializers.Serializer):
+    class TokenIssueInput(serializers.Serializer):
         service_account = serializers.CharField(max_length=61)
         name = serializers.CharField(max_length=80)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -365,11 +365,11 @@ class TokenListIssueApi(APIView):
         qs = ApiToken.objects.select_related("user").filter(user__staff__branch=profile.branch).order_by("-id")
         return Response(TokenOutput(qs, many=True).data)
 
-    @extend_schema(request=Input, responses={201: inline_serializer("IssuedToken", {
+    @extend_schema(request=TokenIssueInput, responses={201: inline_serializer("IssuedToken", {
         "token": TokenOutput(), "secret": serializers.CharField()})},
         summary="Issue a token; its secret is in this response only")
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.TokenIssueInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = api_token_issue(actor=request.user, username=data.validated_data["service_account"],
                                      name=data.validated_data["name"],
