@@ -61,3 +61,7 @@ vendor:
 
 clean:
 	rm -rf $(VENV) staticfiles
+
+# Platform operations against pgbench TPC-B on the same server; writes bench/README.md.
+bench: setup
+	$(PY) bench/run.py

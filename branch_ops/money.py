@@ -132,6 +132,12 @@ class Money:
         exp = minor_units(currency)
         scaled = value * (Decimal(10) ** exp)
         if scaled != scaled.to_integral_value():
+            if exp == 0:
+                raise MoneyError(
+                    _("%(code)s amounts are whole numbers, without decimals.") % {"code": currency},
+                    code="TOO_MANY_DECIMALS",
+                    field="amount",
+                )
             raise MoneyError(
                 _("%(code)s amounts have at most %(digits)s decimal places.")
                 % {"code": currency, "digits": exp},

@@ -12,6 +12,17 @@ from branch_ops.models import Branch, Currency
 PASSWORD = "Test-password-2026"
 
 
+def currency(code: str) -> Currency:
+    """A currency row (reloading the ISO table if a transactional test flushed it)."""
+    found = Currency.objects.filter(code=code).first()
+    if found is None:
+        from branch_ops.reference_data import currencies_load
+
+        currencies_load(Currency)
+        found = Currency.objects.get(code=code)
+    return found
+
+
 class BranchFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Branch
@@ -19,7 +30,7 @@ class BranchFactory(factory.django.DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"BR{n:03d}")
     name = factory.Sequence(lambda n: f"Branch {n}")
-    currency = factory.LazyFunction(lambda: Currency.objects.get(code="AED"))
+    currency = factory.LazyFunction(lambda: currency("AED"))
     time_zone = "Asia/Dubai"
     country = "AE"
     address = "1 Test Street"
