@@ -11,6 +11,7 @@ from accounts.models import BankAccount, Customer
 from accounts.services import account_open_request
 from branch_ops.approvals import approval_decide
 from branch_ops.models import Approval, Branch, Currency
+from branch_ops.reference_data import currencies_load
 from branch_ops.roles import sync_role_groups
 from branch_ops.services import staff_create
 
@@ -57,6 +58,7 @@ def demo_logins() -> list[tuple[str, str, str, str]]:
 def seed_demo() -> bool:
     """Load the demo data; return False if it was already there."""
     sync_role_groups()
+    currencies_load(Currency)
     User = get_user_model()
     if Branch.objects.filter(code="DXB01").exists() and User.objects.filter(username="super.dxb").exists():
         return False
