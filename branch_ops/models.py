@@ -142,6 +142,9 @@ class AuditChainHead(models.Model):
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
 
+    def __str__(self):
+        return f"chain {self.chain_key} @ {self.last_seq}"
+
 
 class AuditEvent(models.Model):
     """One thing a person (or service account) did: who, in which role and branch, what
@@ -260,6 +263,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]
+
+    def __str__(self):
+        return f"{self.key} ({self.scope})"
 
 
 class OutboxEvent(models.Model):

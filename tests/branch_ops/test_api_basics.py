@@ -9,7 +9,6 @@ from branch_ops.models import ApiToken, OutboxEvent
 from branch_ops.outbox import event_publish
 from branch_ops.services import api_token_issue, api_token_revoke, service_account_create
 
-
 # --- problem documents -------------------------------------------------------------------------------
 
 def test_validation_errors_are_problem_documents_with_field_errors(api, staff):

@@ -70,7 +70,7 @@ def test_every_demo_login_reaches_its_roles_home(db):
         if role == "superuser":
             assert page.redirect_chain[-1][0] == "/admin/"
         else:
-            assert f'data-testid="home-heading"' in page.content.decode()
+            assert 'data-testid="home-heading"' in page.content.decode()
             assert page.context["profile"].role == role
 
 
