@@ -13,4 +13,4 @@ class CustomerAdmin(admin.ModelAdmin):
 class BankAccountAdmin(admin.ModelAdmin):
     list_display = ("number", "customer", "product", "currency", "branch", "status")
     list_filter = ("status", "product", "currency", "branch")
-    readonly_fields = ("status",)
+    readonly_fields = ("status", "ledger")

@@ -1,14 +1,24 @@
-"""Customers and their bank accounts. The ledger (issue "Accounts") grows here; for now a
-customer record and an account record are enough for the platform's demo data.
+"""Customers, their bank accounts, and the double-entry ledger.
 
 Customers and accounts are the bank's, not a branch's: staff at any branch can find and
 serve them (every look is audited). ``home_branch`` is where the relationship is kept.
+
+The ledger's invariants are kept by PostgreSQL itself (migration 0003):
+- a ledger transaction commits only if it has at least two entries and, for each currency,
+  its debits equal its credits (a deferred constraint trigger, checked at commit);
+- entries and transactions are append-only;
+- each entry's currency is its account's currency;
+- a customer account's available balance never goes below zero (balance - holds +
+  overdraft limit >= 0) and a cash account (drawer, vault) never below zero (CHECKs);
+- a transaction is reversed at most once (a unique key).
 """
 
 from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -21,14 +31,40 @@ class Customer(models.Model):
     """A person the bank knows (KYC). ``number`` is the customer number people quote;
     the primary key never leaves the database."""
 
+    class DocumentType(models.TextChoices):
+        PASSPORT = "passport", _("Passport")
+        NATIONAL_ID = "national_id", _("National identity card")
+        RESIDENCE_PERMIT = "residence_permit", _("Residence permit")
+        DRIVING_LICENCE = "driving_licence", _("Driving licence")
+
+    class Risk(models.TextChoices):
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        BLOCKED = "blocked", _("Blocked")
+        DECEASED = "deceased", _("Deceased")
+        CLOSED = "closed", _("Closed")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(_("customer number"), max_length=20, unique=True)
     full_name = models.CharField(_("full name"), max_length=200)
     latin_name = models.CharField(_("name in Latin script"), max_length=200, blank=True)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    document_type = models.CharField(_("identity document"), max_length=20, choices=DocumentType.choices,
+                                     blank=True)
+    document_number = models.CharField(_("document number"), max_length=40, blank=True)
+    document_country = models.CharField(_("issuing country"), max_length=2, blank=True)
+    document_expiry = models.DateField(_("document expiry"), null=True, blank=True)
+    address = models.TextField(_("address"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     preferred_language = models.CharField(_("preferred language"), max_length=10, default="en")
+    risk_rating = models.CharField(_("risk rating"), max_length=10, choices=Risk.choices, default=Risk.LOW)
+    politically_exposed = models.BooleanField(_("politically exposed person"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     home_branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(db_default=Now())
 
@@ -36,13 +72,110 @@ class Customer(models.Model):
         ordering = ["number"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document_type", "document_country", "document_number"],
+                condition=~Q(document_number=""),
+                name="customer_document_unique",
+            ),
+            models.CheckConstraint(condition=Q(status__in=["active", "blocked", "deceased", "closed"]),
+                                   name="customer_status_known"),
+        ]
+        indexes = [
+            GinIndex(fields=["full_name"], opclasses=["gin_trgm_ops"], name="customer_name_trgm"),
+            GinIndex(fields=["latin_name"], opclasses=["gin_trgm_ops"], name="customer_latin_trgm"),
+            models.Index(fields=["document_number"], name="customer_document"),
+            models.Index(fields=["phone"], name="customer_phone"),
+        ]
 
     def __str__(self):
         return f"{self.number} {self.full_name}"
 
 
+class LedgerAccount(models.Model):
+    """One account of the ledger, in one currency: a customer account or an internal one
+    (a drawer's or the vault's cash, FX position, cash over/short, fees, redress expense,
+    suspense, clearing). Totals and ``version`` change in the same transaction as the
+    entries that change them; reading a balance is O(1)."""
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", _("Customer account")
+        DRAWER_CASH = "drawer_cash", _("Drawer cash")
+        VAULT_CASH = "vault_cash", _("Vault cash")
+        FX_POSITION = "fx_position", _("FX position")
+        CASH_OVER_SHORT = "cash_over_short", _("Cash over/short")
+        FEES = "fees", _("Fee income")
+        REDRESS = "redress", _("Redress expense")
+        SUSPENSE = "suspense", _("Suspense")
+        CLEARING = "clearing", _("Outgoing payments clearing")
+
+    #: kinds whose balance is debits - credits (assets and expenses); the rest are credits - debits
+    DEBIT_NORMAL = {"drawer_cash", "vault_cash", "redress", "cash_over_short", "suspense", "fx_position"}
+    CASH_KINDS = {"drawer_cash", "vault_cash"}
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    name = models.CharField(max_length=120)
+    debit_normal = models.BooleanField()
+    posted_debits = models.BigIntegerField(default=0)
+    posted_credits = models.BigIntegerField(default=0)
+    pending_debits = models.BigIntegerField(default=0)
+    overdraft_limit = models.BigIntegerField(default=0)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(posted_debits__gte=0, posted_credits__gte=0, pending_debits__gte=0, overdraft_limit__gte=0,
+                            version__gte=0),
+                name="ledger_totals_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="customer")
+                | Q(posted_credits__gte=models.F("posted_debits") + models.F("pending_debits") - models.F("overdraft_limit")),
+                name="ledger_customer_within_overdraft",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["drawer_cash", "vault_cash"]) | Q(posted_debits__gte=models.F("posted_credits")),
+                name="ledger_cash_not_negative",
+            ),
+            models.CheckConstraint(condition=Q(overdraft_limit=0) | Q(kind="customer"),
+                                   name="ledger_overdraft_only_customer"),
+            models.CheckConstraint(
+                condition=Q(debit_normal=True, kind__in=["drawer_cash", "vault_cash", "redress", "cash_over_short",
+                                                         "suspense", "fx_position"])
+                | Q(debit_normal=False, kind__in=["customer", "fees", "clearing"]),
+                name="ledger_normal_side_by_kind",
+            ),
+            # one internal account of each kind per branch and currency
+            models.UniqueConstraint(
+                fields=["branch", "kind", "currency"],
+                condition=Q(kind__in=["vault_cash", "fx_position", "cash_over_short", "fees", "redress", "suspense",
+                                      "clearing"]),
+                name="ledger_one_internal_per_branch",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.currency_id})"
+
+    @property
+    def balance(self) -> int:
+        """Ledger balance in minor units, positive on the account's normal side."""
+        if self.debit_normal:
+            return self.posted_debits - self.posted_credits
+        return self.posted_credits - self.posted_debits
+
+    @property
+    def available(self) -> int:
+        """What can be paid out now: balance - holds + overdraft limit."""
+        return self.balance - self.pending_debits + self.overdraft_limit
+
+
 class BankAccount(models.Model):
-    """A customer's account in one currency."""
+    """A customer's account in one currency; its money is the balance of ``ledger``."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending approval")
@@ -57,12 +190,16 @@ class BankAccount(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(_("account number"), max_length=34, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts",
+                                 verbose_name=_("primary holder"))
+    holders = models.ManyToManyField(Customer, through="AccountHolder", related_name="held_accounts")
     product = models.CharField(_("product"), max_length=20, choices=Product.choices)
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT)
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    ledger = models.OneToOneField(LedgerAccount, on_delete=models.PROTECT, related_name="bank_account")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     opened_at = models.DateTimeField(db_default=Now())
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["number"]
@@ -77,3 +214,108 @@ class BankAccount(models.Model):
 
     def __str__(self):
         return f"{self.number} ({self.currency_id})"
+
+
+class AccountHolder(models.Model):
+    """A customer who holds an account (the primary holder and any joint holders)."""
+
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="holder_links")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    primary = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "customer"], name="holder_once_per_account"),
+            models.UniqueConstraint(fields=["account"], condition=Q(primary=True), name="holder_one_primary"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} holds {self.account_id}"
+
+
+class LedgerTransaction(models.Model):
+    """One posting: two or more entries that balance per currency. Append-only; a mistake
+    is undone by a new transaction whose ``reverses`` points at the original (at most one)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=30)
+    description = models.CharField(max_length=200, blank=True)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    posted_at = models.DateTimeField(db_default=Now())
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="reversed_by")
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["branch", "posted_at"], name="ledger_tx_branch_time")]
+
+    def __str__(self):
+        return f"{self.kind} {self.public_id}"
+
+
+class LedgerEntry(models.Model):
+    """A debit or credit of a positive amount on one ledger account, recording that
+    account's version and balance right after it."""
+
+    class Side(models.TextChoices):
+        DEBIT = "D", _("Debit")
+        CREDIT = "C", _("Credit")
+
+    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    side = models.CharField(max_length=1, choices=Side.choices)
+    amount = models.BigIntegerField()
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    account_version = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    posted_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="entry_amount_positive"),
+            models.CheckConstraint(condition=Q(side__in=["D", "C"]), name="entry_side_known"),
+            models.UniqueConstraint(fields=["account", "account_version"], name="entry_account_version_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "posted_at", "id"], name="entry_statement"),
+        ]
+
+    def __str__(self):
+        return f"{self.side} {self.amount} {self.currency_id} on {self.account_id}"
+
+
+class Hold(models.Model):
+    """An amount reserved on a customer account (a pending debit): it lowers the available
+    balance until it is posted or voided, exactly once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        POSTED = "posted", _("Posted")
+        VOIDED = "voided", _("Voided")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="holds")
+    amount = models.BigIntegerField()
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+    settled_at = models.DateTimeField(null=True, blank=True)
+    transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="hold")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status="pending", settled_at__isnull=True, transaction__isnull=True)
+                | Q(status="posted", settled_at__isnull=False, transaction__isnull=False)
+                | Q(status="voided", settled_at__isnull=False, transaction__isnull=True),
+                name="hold_status_consistent",
+            ),
+        ]
+
+    def __str__(self):
+        return f"hold {self.amount} on {self.account_id} ({self.status})"

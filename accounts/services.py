@@ -1,86 +1,360 @@
-"""Accounts services. For now: asking for an account to be opened, which a supervisor
-approves through the four-eyes mechanism (the ledger and the rest come with the accounts
-issue)."""
+"""Accounts services: customers, account opening / freezing / closing (four eyes), internal
+ledger accounts and transfers. One function per business operation; each money-moving
+one is one ``transaction.atomic(durable=True)`` that posts through :mod:`accounts.ledger`."""
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import BankAccount, Customer
-from accounts.numbers import account_number_from_serial
+from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, ledger_post, lock_ledger_accounts
+from accounts.models import AccountHolder, BankAccount, Customer, LedgerAccount, LedgerTransaction
+from accounts.numbers import account_number_from_serial, account_number_is_valid
 from branch_ops import idempotency
 from branch_ops.access import require_perm
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
 from branch_ops.audit import audit_event_write
-from branch_ops.errors import ApplicationError, NotFound
-from branch_ops.models import Currency
+from branch_ops.errors import ApplicationError, Conflict, NotFound
+from branch_ops.models import Approval, Branch, Currency
+from branch_ops.money import Money
 from branch_ops.outbox import event_publish
 from branch_ops.roles import Perm
 
 ACCOUNT_OPEN = "account.open"
+ACCOUNT_FREEZE = "account.freeze"
+ACCOUNT_UNFREEZE = "account.unfreeze"
+ACCOUNT_CLOSE = "account.close"
+
+CUSTOMER_FIELDS = [
+    "full_name", "latin_name", "date_of_birth", "document_type", "document_number", "document_country",
+    "document_expiry", "address", "phone", "email", "preferred_language", "risk_rating", "politically_exposed",
+]
 
 
-def _next_account_number() -> str:
+def _serial(sequence: str) -> int:
     with connection.cursor() as cur:
-        cur.execute("SELECT nextval('accounts_account_serial')")
-        (serial,) = cur.fetchone()
-    return account_number_from_serial(serial)
+        cur.execute("SELECT nextval(%s)", [sequence])
+        return cur.fetchone()[0]
 
+
+def _active_currency(code: str) -> Currency:
+    found = Currency.objects.filter(code=code, active=True).first()
+    if found is None:
+        raise ApplicationError(_("Unknown currency “%(code)s”.") % {"code": code}, code="UNKNOWN_CURRENCY",
+                               field="currency")
+    return found
+
+
+# --- customers ---------------------------------------------------------------------------------------
+
+def _clean_customer(data: dict, *, instance: Customer | None = None) -> dict:
+    clean = {k: v for k, v in data.items() if k in CUSTOMER_FIELDS}
+    name = (clean.get("full_name", instance.full_name if instance else "") or "").strip()
+    if not name:
+        raise ApplicationError(_("Enter the customer's full name."), code="NAME_REQUIRED", field="full_name")
+    if "full_name" in clean:
+        clean["full_name"] = name
+    dob = clean.get("date_of_birth")
+    if dob and dob > timezone.localdate():
+        raise ApplicationError(_("The date of birth is in the future."), code="INVALID_DATE_OF_BIRTH",
+                               field="date_of_birth")
+    expiry = clean.get("document_expiry")
+    if expiry and expiry < timezone.localdate():
+        raise ApplicationError(_("The identity document has expired."), code="DOCUMENT_EXPIRED",
+                               field="document_expiry")
+    if clean.get("document_type") and clean["document_type"] not in Customer.DocumentType.values:
+        raise ApplicationError(_("Unknown document type."), code="INVALID_DOCUMENT_TYPE", field="document_type")
+    if "document_country" in clean:
+        clean["document_country"] = (clean["document_country"] or "").upper()
+        if clean["document_country"] and not (len(clean["document_country"]) == 2
+                                              and clean["document_country"].isalpha()):
+            raise ApplicationError(_("Give the issuing country as a two-letter code (e.g. AE, IT)."),
+                                   code="INVALID_COUNTRY", field="document_country")
+    if "document_number" in clean:
+        clean["document_number"] = (clean["document_number"] or "").strip().upper()
+    if clean.get("email"):
+        try:
+            validate_email(clean["email"])
+        except ValidationError:
+            raise ApplicationError(_("Enter a valid e-mail address."), code="INVALID_EMAIL", field="email") from None
+    languages = {code for code, _name in settings.LANGUAGES}
+    if clean.get("preferred_language") and clean["preferred_language"] not in languages:
+        raise ApplicationError(_("Unknown language."), code="INVALID_LANGUAGE", field="preferred_language")
+    if clean.get("risk_rating") and clean["risk_rating"] not in Customer.Risk.values:
+        raise ApplicationError(_("Unknown risk rating."), code="INVALID_RISK_RATING", field="risk_rating")
+    return clean
+
+
+def _document_taken() -> Conflict:
+    return Conflict(_("A customer with this identity document is already registered."),
+                    code="DOCUMENT_ALREADY_REGISTERED", field="document_number")
+
+
+def customer_create(*, actor, data: dict, idempotency_claim=None) -> Customer:
+    """Register a customer (KYC data as verified at the desk)."""
+    clean = _clean_customer(data)
+    try:
+        with transaction.atomic(durable=True):
+            idempotency.begin(idempotency_claim)
+            profile = require_perm(actor, Perm.MANAGE_CUSTOMER)
+            customer = Customer.objects.create(number=f"C{_serial('accounts_customer_serial'):07d}",
+                                               home_branch=profile.branch, **clean)
+            audit_event_write(actor=actor, action="customer.created", obj=customer, customer_ref=customer.number,
+                              after={k: clean[k] for k in clean if k not in ("date_of_birth",)})
+            event_publish(event_type="customer.created", aggregate=customer, branch=profile.branch,
+                          payload={"number": customer.number})
+            idempotency.finish(idempotency_claim, customer)
+    except IntegrityError as exc:
+        if "customer_document_unique" in str(exc):
+            raise _document_taken() from None
+        raise
+    return customer
+
+
+def customer_update(*, actor, number: str, data: dict) -> Customer:
+    """Change a customer's details; the audit keeps what each field was before."""
+    try:
+        with transaction.atomic(durable=True):
+            require_perm(actor, Perm.MANAGE_CUSTOMER)
+            customer = Customer.objects.select_for_update(no_key=True, of=("self",)).filter(number=number).first()
+            if customer is None:
+                raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
+            clean = _clean_customer(data, instance=customer)
+            before, after = {}, {}
+            for field, value in clean.items():
+                if getattr(customer, field) != value:
+                    before[field], after[field] = getattr(customer, field), value
+                    setattr(customer, field, value)
+            if after:
+                customer.save(update_fields=list(after))
+                audit_event_write(actor=actor, action="customer.updated", obj=customer, customer_ref=customer.number,
+                                  before=before, after=after)
+                event_publish(event_type="customer.updated", aggregate=customer, branch=actor.staff.branch,
+                              payload={"number": customer.number, "fields": sorted(after)})
+    except IntegrityError as exc:
+        if "customer_document_unique" in str(exc):
+            raise _document_taken() from None
+        raise
+    return customer
+
+
+# --- internal ledger accounts -----------------------------------------------------------------------
+
+def internal_account(*, branch: Branch, kind: str, currency: str) -> LedgerAccount:
+    """The branch's internal ledger account of ``kind`` in ``currency`` (created on first use)."""
+    assert kind in LedgerAccount.Kind.values and kind not in ("customer", "drawer_cash")
+    cur = Currency.objects.get(code=currency)
+    account, _created = LedgerAccount.objects.get_or_create(
+        branch=branch, kind=kind, currency=cur,
+        defaults={"name": f"{branch.code} {LedgerAccount.Kind(kind).label} {currency}",
+                  "debit_normal": kind in LedgerAccount.DEBIT_NORMAL},
+    )
+    return account
+
+
+# --- accounts -------------------------------------------------------------------------------------
 
 def account_open_request(*, actor, customer_number: str, product: str, currency: str, reason: str = "",
+                         overdraft_limit: Money | None = None, joint_holders: list[str] | None = None,
                          idempotency_claim=None) -> BankAccount:
     """A CSR asks for an account for an existing customer; it stays ``pending`` until a
     supervisor approves the opening."""
     if product not in BankAccount.Product.values:
         raise ApplicationError(_("Unknown product."), code="UNKNOWN_PRODUCT", field="product")
+    if overdraft_limit is not None and (overdraft_limit.currency != currency or overdraft_limit.amount < 0):
+        raise ApplicationError(_("The overdraft limit must be a non-negative amount in the account's currency."),
+                               code="INVALID_OVERDRAFT", field="overdraft_limit")
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.MANAGE_CUSTOMER)
-        cur = Currency.objects.filter(code=currency, active=True).first()
-        if cur is None:
-            raise ApplicationError(_("Unknown currency “%(code)s”.") % {"code": currency},
-                                   code="UNKNOWN_CURRENCY", field="currency")
+        cur = _active_currency(currency)
         customer = Customer.objects.filter(number=customer_number).first()
         if customer is None:
             raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND", field="customer_number")
-        account = BankAccount.objects.create(
-            number=_next_account_number(), customer=customer, product=product, currency=cur,
-            branch=profile.branch, status=BankAccount.Status.PENDING,
-        )
+        if customer.status != Customer.Status.ACTIVE:
+            raise Conflict(_("This customer cannot open accounts (status: %(status)s).")
+                           % {"status": customer.get_status_display()}, code="CUSTOMER_NOT_ACTIVE")
+        others = list(Customer.objects.filter(number__in=joint_holders or []))
+        if len(others) != len(set(joint_holders or [])):
+            raise NotFound(_("A joint holder is not a known customer."), code="CUSTOMER_NOT_FOUND",
+                           field="joint_holders")
+        number = account_number_from_serial(_serial("accounts_account_serial"))
+        ledger = LedgerAccount.objects.create(kind=LedgerAccount.Kind.CUSTOMER, currency=cur, branch=profile.branch,
+                                              name=number, debit_normal=False,
+                                              overdraft_limit=overdraft_limit.amount if overdraft_limit else 0)
+        account = BankAccount.objects.create(number=number, customer=customer, product=product, currency=cur,
+                                             branch=profile.branch, ledger=ledger, status=BankAccount.Status.PENDING)
+        AccountHolder.objects.create(account=account, customer=customer, primary=True)
+        for other in others:
+            if other.pk != customer.pk:
+                AccountHolder.objects.create(account=account, customer=other, primary=False)
         approval_request(
             kind=ACCOUNT_OPEN, branch=profile.branch, subject=account, actor=actor, reason=reason,
             summary={"account": account.number, "customer": customer.number, "customer_name": customer.full_name,
-                     "product": product, "currency": currency},
+                     "product": product, "currency": currency,
+                     "overdraft_limit": Money(ledger.overdraft_limit, currency).format()},
         )
         audit_event_write(actor=actor, action="account.open_requested", obj=account, customer_ref=customer.number,
-                          after={"number": account.number, "product": product, "currency": currency})
+                          after={"number": account.number, "product": product, "currency": currency,
+                                 "overdraft_limit": ledger.overdraft_limit})
         idempotency.finish(idempotency_claim, account)
     return account
 
 
+def _account_for_update(public_id: str) -> BankAccount:
+    return (BankAccount.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("customer", "ledger", "branch").get(public_id=public_id))
+
+
+def _set_status(account: BankAccount, status: str, actor, action: str, event: str | None = None) -> None:
+    lock_ledger_accounts([account.ledger_id])  # postings to this account wait for the change
+    before = account.status
+    account.status = status
+    fields = ["status"]
+    if status == BankAccount.Status.CLOSED:
+        account.closed_at = timezone.now()
+        fields.append("closed_at")
+    account.save(update_fields=fields)
+    audit_event_write(actor=actor, action=action, obj=account, customer_ref=account.customer.number,
+                      before={"status": before}, after={"status": status})
+    if event:
+        event_publish(event_type=event, aggregate=account, branch=account.branch,
+                      payload={"number": account.number, "currency": account.currency_id,
+                               "customer": account.customer.number, "status": status})
+
+
 def _on_open_approved(approval, actor) -> None:
-    account = BankAccount.objects.select_for_update(no_key=True, of=("self",)).get(public_id=approval.subject_id)
-    account.status = BankAccount.Status.ACTIVE
-    account.save(update_fields=["status"])
-    audit_event_write(actor=actor, action="account.opened", obj=account, customer_ref=account.customer.number,
-                      before={"status": "pending"}, after={"status": "active"})
-    event_publish(event_type="account.opened", aggregate=account, branch=account.branch,
-                  payload={"number": account.number, "currency": account.currency_id,
-                           "customer": account.customer.number, "product": account.product})
+    _set_status(_account_for_update(approval.subject_id), BankAccount.Status.ACTIVE, actor, "account.opened",
+                "account.opened")
 
 
 def _on_open_rejected(approval, actor) -> None:
-    account = BankAccount.objects.select_for_update(no_key=True, of=("self",)).get(public_id=approval.subject_id)
-    account.status = BankAccount.Status.CLOSED
-    account.save(update_fields=["status"])
-    audit_event_write(actor=actor, action="account.open_refused", obj=account, customer_ref=account.customer.number,
-                      before={"status": "pending"}, after={"status": "closed"})
+    _set_status(_account_for_update(approval.subject_id), BankAccount.Status.CLOSED, actor, "account.open_refused")
+
+
+def _account_by_number(number: str) -> BankAccount:
+    if not account_number_is_valid(number):
+        raise ApplicationError(_("The account number is not valid (check digits)."), code="INVALID_ACCOUNT_NUMBER",
+                               field="account")
+    account = BankAccount.objects.select_related("customer", "ledger", "branch").filter(number=number).first()
+    if account is None:
+        raise NotFound(_("No such account."), code="ACCOUNT_NOT_FOUND", field="account")
+    return account
+
+
+def _status_request(*, actor, number: str, kind: str, allowed_from: set[str], reason: str, action: str) -> Approval:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("Give a reason."), code="REASON_REQUIRED", field="reason")
+    with transaction.atomic(durable=True):
+        profile = require_perm(actor, Perm.MANAGE_CUSTOMER)
+        account = _account_by_number(number)
+        account = _account_for_update(account.public_id)
+        if account.status not in allowed_from:
+            raise Conflict(_("Not possible while the account is %(status)s.") % {"status": account.get_status_display()},
+                           code="INVALID_ACCOUNT_STATUS")
+        if kind == ACCOUNT_CLOSE:
+            _check_closable(account)
+        try:
+            with transaction.atomic():
+                approval = approval_request(
+                    kind=kind, branch=profile.branch, subject=account, actor=actor, reason=reason,
+                    summary={"account": account.number, "customer": account.customer.number,
+                             "customer_name": account.customer.full_name, "status": account.status,
+                             "balance": Money(account.ledger.balance, account.currency_id).format()},
+                )
+        except IntegrityError:
+            raise Conflict(_("A request of this kind is already waiting for this account."),
+                           code="REQUEST_ALREADY_PENDING") from None
+        audit_event_write(actor=actor, action=action, obj=account, customer_ref=account.customer.number,
+                          after={"reason": reason})
+    return approval
+
+
+def _check_closable(account: BankAccount) -> None:
+    ledger = LedgerAccount.objects.get(pk=account.ledger_id)
+    if ledger.balance != 0:
+        raise Conflict(_("The balance must be zero before closing: transfer it out or pay it in cash first."),
+                       code="BALANCE_NOT_ZERO")
+    if ledger.pending_debits:
+        raise Conflict(_("The account has pending holds."), code="PENDING_HOLDS")
+
+
+def account_freeze_request(*, actor, number: str, reason: str) -> Approval:
+    return _status_request(actor=actor, number=number, kind=ACCOUNT_FREEZE, reason=reason,
+                           allowed_from={"active", "dormant"}, action="account.freeze_requested")
+
+
+def account_unfreeze_request(*, actor, number: str, reason: str) -> Approval:
+    return _status_request(actor=actor, number=number, kind=ACCOUNT_UNFREEZE, reason=reason,
+                           allowed_from={"frozen"}, action="account.unfreeze_requested")
+
+
+def account_close_request(*, actor, number: str, reason: str) -> Approval:
+    return _status_request(actor=actor, number=number, kind=ACCOUNT_CLOSE, reason=reason,
+                           allowed_from={"active", "dormant"}, action="account.close_requested")
+
+
+def _on_freeze_approved(approval, actor) -> None:
+    _set_status(_account_for_update(approval.subject_id), BankAccount.Status.FROZEN, actor, "account.frozen",
+                "account.frozen")
+
+
+def _on_unfreeze_approved(approval, actor) -> None:
+    _set_status(_account_for_update(approval.subject_id), BankAccount.Status.ACTIVE, actor, "account.unfrozen",
+                "account.unfrozen")
+
+
+def _on_close_approved(approval, actor) -> None:
+    account = _account_for_update(approval.subject_id)
+    lock_ledger_accounts([account.ledger_id])
+    _check_closable(account)  # again: money may have moved since the request
+    _set_status(account, BankAccount.Status.CLOSED, actor, "account.closed", "account.closed")
+
+
+# --- transfers ------------------------------------------------------------------------------------
+
+def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, description: str = "",
+                  idempotency_claim=None) -> LedgerTransaction:
+    """Move money between two customer accounts of the same currency."""
+    if amount.amount <= 0:
+        raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
+    if from_account == to_account:
+        raise ApplicationError(_("Choose two different accounts."), code="SAME_ACCOUNT", field="to_account")
+    with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
+        profile = require_perm(actor, Perm.POST_TRANSFER)
+        source = _account_by_number(from_account)
+        target = _account_by_number(to_account)
+        if source.currency_id != target.currency_id:
+            raise LedgerError(_("Both accounts must be in the same currency; use a currency exchange."),
+                              code="CURRENCY_MISMATCH", field="to_account")
+        tx = ledger_post(
+            kind="transfer", actor=actor, branch=profile.branch, description=description,
+            lines=[Line(source.ledger, DEBIT, amount), Line(target.ledger, CREDIT, amount)],
+            metadata={"from": source.number, "to": target.number},
+        )
+        audit_event_write(actor=actor, action="transfer.posted", obj=tx, customer_ref=source.customer.number,
+                          after={"from": source.number, "to": target.number, **amount.as_dict()})
+        event_publish(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
+                      payload={"from": source.number, "to": target.number, **amount.as_dict(),
+                               "description": description})
+        idempotency.finish(idempotency_claim, tx)
+    return tx
 
 
 def register_approval_kinds() -> None:
-    approval_kind_register(ApprovalKind(
-        code=ACCOUNT_OPEN, label=gettext_lazy("Account opening"), decide_perm=Perm.DECIDE_FOUR_EYES,
-        on_approved=_on_open_approved, on_rejected=_on_open_rejected,
-    ))
+    for code, label, approved, rejected in [
+        (ACCOUNT_OPEN, gettext_lazy("Account opening"), _on_open_approved, _on_open_rejected),
+        (ACCOUNT_FREEZE, gettext_lazy("Account freeze"), _on_freeze_approved, None),
+        (ACCOUNT_UNFREEZE, gettext_lazy("Account unfreeze"), _on_unfreeze_approved, None),
+        (ACCOUNT_CLOSE, gettext_lazy("Account closing"), _on_close_approved, None),
+    ]:
+        approval_kind_register(ApprovalKind(code=code, label=label, decide_perm=Perm.DECIDE_FOUR_EYES,
+                                            on_approved=approved, on_rejected=rejected))
+

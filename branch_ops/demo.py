@@ -47,6 +47,21 @@ CUSTOMERS = {
 }
 
 
+def _migrate_opening_balance(account, actor, branch) -> None:
+    """Balances brought over from the old core system: credited to the customer against the
+    branch's suspense account, as a data migration would post them."""
+    from accounts.ledger import CREDIT, DEBIT, Line, ledger_post
+    from accounts.services import internal_account
+    from branch_ops.money import Money
+
+    amount = Money.parse("2500" if account.currency_id == "USD" else "12500", account.currency_id)
+    with transaction.atomic(durable=True):
+        ledger_post(kind="opening_balance", actor=actor, branch=branch, description="Balance migrated from core",
+                    lines=[Line(internal_account(branch=branch, kind="suspense", currency=account.currency_id), DEBIT,
+                                amount),
+                           Line(account.ledger, CREDIT, amount)])
+
+
 def demo_logins() -> list[tuple[str, str, str, str]]:
     rows = [(ADMIN[0], ADMIN[1], "superuser", "—")]
     for b in BRANCHES:
@@ -87,6 +102,7 @@ def seed_demo() -> bool:
                 approval = Approval.objects.get(subject_id=str(account.public_id), status="pending")
                 approval_decide(approval_id=approval.public_id, actor=users["super"], approve=True,
                                 reason="documents verified")
+                _migrate_opening_balance(account, users["super"], branch)
         # one opening left waiting, so the supervisor's inbox is not empty
         first_number = CUSTOMERS[spec["code"]][0][0]
         if not BankAccount.objects.filter(customer__number=first_number, product="savings").exists():

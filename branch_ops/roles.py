@@ -40,6 +40,7 @@ class Perm(StrEnum):
     MANAGE_CUSTOMER = "manage_customer"
     OPERATE_DRAWER = "operate_drawer"
     POST_CASH = "post_cash"
+    POST_TRANSFER = "post_transfer"
     CONFIRM_VAULT = "confirm_vault"
     CREATE_REQUEST = "create_request"
     LOG_COMPLAINT = "log_complaint"
@@ -59,6 +60,7 @@ PERM_LABELS = {
     Perm.MANAGE_CUSTOMER: "Create and update customers",
     Perm.OPERATE_DRAWER: "Open, balance and close a cash drawer",
     Perm.POST_CASH: "Post cash transactions",
+    Perm.POST_TRANSFER: "Transfer between customer accounts",
     Perm.CONFIRM_VAULT: "Confirm vault transfers as custodian",
     Perm.CREATE_REQUEST: "Create service requests",
     Perm.LOG_COMPLAINT: "Log complaints",
@@ -75,6 +77,7 @@ PERM_LABELS = {
 
 _CSR = {
     Perm.VIEW_CUSTOMER,
+    Perm.POST_TRANSFER,
     Perm.MANAGE_CUSTOMER,
     Perm.CREATE_REQUEST,
     Perm.LOG_COMPLAINT,
@@ -83,11 +86,13 @@ _CSR = {
 
 #: THE table. Nothing else grants power.
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.TELLER: frozenset({Perm.VIEW_CUSTOMER, Perm.OPERATE_DRAWER, Perm.POST_CASH, Perm.LOG_COMPLAINT}),
+    Role.TELLER: frozenset(
+        {Perm.VIEW_CUSTOMER, Perm.OPERATE_DRAWER, Perm.POST_CASH, Perm.POST_TRANSFER, Perm.LOG_COMPLAINT}
+    ),
     Role.CSR: frozenset(_CSR),
     Role.COORDINATOR: frozenset(_CSR | {Perm.DECIDE_ROUTINE, Perm.VIEW_BRANCH_QUEUES, Perm.VIEW_STAFF}),
     Role.SUPERVISOR: frozenset(
-        _CSR
+        (_CSR - {Perm.POST_TRANSFER})
         | {
             Perm.DECIDE_ROUTINE,
             Perm.DECIDE_FOUR_EYES,

@@ -35,6 +35,7 @@ urlpatterns = [
     path("approvals/<uuid:approval_id>/", views.approval_detail, name="approval-page"),
     path("audit/", views.audit_trail, name="audit-trail"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("accounts.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,333 @@
+"""The posting engine of the double-entry ledger.
+
+Everything here runs *inside* the calling service's transaction (each business service —
+a transfer, a cash deposit, a redress payment — is one ``transaction.atomic(durable=True)``
+that calls these). The order inside a posting is always the same:
+
+1. lock every ledger account touched, in ascending id order
+   (``select_for_update(no_key=True, of=("self",))``) — the only lock helper;
+2. check: amounts positive, currencies match, debits equal credits per currency, accounts
+   may be debited/credited, funds available, cash not negative;
+3. write the transaction, its entries (each with the account's new version and balance)
+   and the new totals (``F()`` expressions) — PostgreSQL re-checks all of it at commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from accounts.models import BankAccount, Hold, LedgerAccount, LedgerEntry, LedgerTransaction
+from branch_ops.errors import ApplicationError, Conflict
+from branch_ops.money import Money
+
+DEBIT, CREDIT = "D", "C"
+
+
+class LedgerError(ApplicationError):
+    status_code = 400
+
+
+@dataclass(frozen=True)
+class Line:
+    """One side of a posting: debit or credit ``amount`` on ``account``."""
+
+    account: LedgerAccount
+    side: str
+    amount: Money
+
+
+def lock_ledger_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
+    """Row-lock ledger accounts in ascending id order (the one lock helper of this app)."""
+    wanted = sorted(set(ids))
+    rows = list(
+        LedgerAccount.objects.filter(pk__in=wanted).order_by("pk").select_for_update(no_key=True, of=("self",))
+    )
+    return {row.pk: row for row in rows}
+
+
+def _require_atomic() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger operations run inside the calling service's transaction")
+
+
+_DEBIT_STATUS_ERRORS = {
+    "pending": ("ACCOUNT_NOT_ACTIVE", "Account %(number)s is not open yet."),
+    "frozen": ("ACCOUNT_FROZEN", "Account %(number)s is frozen: no money can leave it."),
+    "dormant": ("ACCOUNT_DORMANT", "Account %(number)s is dormant: reactivate it first."),
+    "closed": ("ACCOUNT_CLOSED", "Account %(number)s is closed."),
+}
+
+
+def _status_error(number: str, status: str) -> LedgerError:
+    code, message = _DEBIT_STATUS_ERRORS[status]
+    return LedgerError(_(message) % {"number": number}, code=code, status_code=409)
+
+
+def _check_customer_statuses(accounts: dict[int, LedgerAccount], debited: set[int], credited: set[int]) -> None:
+    customer_ids = [pk for pk, a in accounts.items() if a.kind == LedgerAccount.Kind.CUSTOMER]
+    if not customer_ids:
+        return
+    statuses = dict(BankAccount.objects.filter(ledger_id__in=customer_ids).values_list("ledger_id", "status"))
+    numbers = dict(BankAccount.objects.filter(ledger_id__in=customer_ids).values_list("ledger_id", "number"))
+    for pk in customer_ids:
+        status = statuses.get(pk, "closed")
+        if pk in debited and status != BankAccount.Status.ACTIVE:
+            raise _status_error(numbers.get(pk, "?"), status)
+        if pk in credited and status in ("pending", "closed"):
+            raise _status_error(numbers.get(pk, "?"), status)
+
+
+def ledger_post(
+    *,
+    kind: str,
+    lines: list[Line],
+    actor=None,
+    branch=None,
+    description: str = "",
+    reverses: LedgerTransaction | None = None,
+    metadata: dict | None = None,
+    release_holds: dict[int, int] | None = None,
+    check_status: bool = True,
+) -> LedgerTransaction:
+    """Post one balanced transaction. ``release_holds`` ({ledger account id: amount})
+    lowers pending debits in the same step (posting a hold)."""
+    _require_atomic()
+    release_holds = release_holds or {}
+    if len(lines) < 2:
+        raise LedgerError(_("A posting needs at least two entries."), code="UNBALANCED")
+    per_currency: dict[str, int] = defaultdict(int)
+    for line in lines:
+        if line.side not in (DEBIT, CREDIT):
+            raise LedgerError(_("An entry is a debit or a credit."), code="INVALID_SIDE")
+        if line.amount.amount <= 0:
+            raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
+        per_currency[line.amount.currency] += line.amount.amount if line.side == DEBIT else -line.amount.amount
+    if any(per_currency.values()):
+        raise LedgerError(_("Debits and credits differ: the posting does not balance."), code="UNBALANCED")
+
+    accounts = lock_ledger_accounts([line.account.pk for line in lines] + list(release_holds))
+    for line in lines:
+        account = accounts[line.account.pk]
+        if account.currency_id != line.amount.currency:
+            raise LedgerError(
+                _("The amount is in %(given)s but the account is in %(expected)s.")
+                % {"given": line.amount.currency, "expected": account.currency_id},
+                code="CURRENCY_MISMATCH", field="currency",
+            )
+    if check_status:
+        _check_customer_statuses(accounts, {ln.account.pk for ln in lines if ln.side == DEBIT},
+                                 {ln.account.pk for ln in lines if ln.side == CREDIT})
+
+    # new totals, account by account, in the order of the lines
+    delta_debits: dict[int, int] = defaultdict(int)
+    delta_credits: dict[int, int] = defaultdict(int)
+    versions: dict[int, int] = {}
+    entries = []
+    for pk, amount in release_holds.items():
+        accounts[pk].pending_debits -= amount
+    tx = LedgerTransaction(kind=kind, description=description[:200], branch=branch,
+                           created_by=actor if actor is not None and actor.is_authenticated else None,
+                           reverses=reverses, metadata=metadata or {})
+    for line in lines:
+        account = accounts[line.account.pk]
+        if line.side == DEBIT:
+            account.posted_debits += line.amount.amount
+            delta_debits[account.pk] += line.amount.amount
+        else:
+            account.posted_credits += line.amount.amount
+            delta_credits[account.pk] += line.amount.amount
+        account.version += 1
+        versions[account.pk] = account.version
+        entries.append(LedgerEntry(transaction=tx, account=account, side=line.side, amount=line.amount.amount,
+                                   currency_id=line.amount.currency, account_version=account.version,
+                                   balance_after=account.balance))
+    for account in accounts.values():
+        if account.kind == LedgerAccount.Kind.CUSTOMER and account.available < 0:
+            raise LedgerError(
+                _("Not enough money in the account: available %(available)s.")
+                % {"available": Money(account.available + _spent(account.pk, delta_debits, delta_credits,
+                                                                 account), account.currency_id).format(_lang())},
+                code="INSUFFICIENT_FUNDS", status_code=409,
+            )
+        if account.kind in LedgerAccount.CASH_KINDS and account.balance < 0:
+            raise LedgerError(
+                _("Not enough cash in %(name)s for this.") % {"name": account.name},
+                code="INSUFFICIENT_CASH", status_code=409,
+            )
+
+    tx.save()
+    LedgerEntry.objects.bulk_create(entries)
+    for pk, account in accounts.items():
+        if pk not in versions and pk not in release_holds:
+            continue
+        LedgerAccount.objects.filter(pk=pk).update(
+            posted_debits=F("posted_debits") + delta_debits.get(pk, 0),
+            posted_credits=F("posted_credits") + delta_credits.get(pk, 0),
+            pending_debits=F("pending_debits") - release_holds.get(pk, 0),
+            version=account.version,
+        )
+    return tx
+
+
+def _spent(pk, delta_debits, delta_credits, account) -> int:
+    """How much this posting took from the account (to report what *was* available)."""
+    change = delta_debits.get(pk, 0) - delta_credits.get(pk, 0)
+    return change if not account.debit_normal else -change
+
+
+def _lang() -> str:
+    from django.utils.translation import get_language
+
+    return get_language() or "en"
+
+
+def ledger_reverse(*, original: LedgerTransaction, actor, reason: str, branch=None) -> LedgerTransaction:
+    """Undo ``original`` with a new transaction of the opposite entries (at most once)."""
+    _require_atomic()
+    if LedgerTransaction.objects.filter(reverses=original).exists():
+        raise Conflict(_("This transaction has already been reversed."), code="ALREADY_REVERSED")
+    if original.reverses_id is not None:
+        raise Conflict(_("A reversal cannot itself be reversed; post a new transaction."), code="CANNOT_REVERSE_REVERSAL")
+    lines = [
+        Line(account=e.account, side=CREDIT if e.side == DEBIT else DEBIT, amount=Money(e.amount, e.currency_id))
+        for e in original.entries.select_related("account").order_by("id")
+    ]
+    sid = transaction.savepoint()
+    try:
+        tx = ledger_post(kind="reversal", lines=lines, actor=actor, branch=branch or original.branch,
+                         description=reason, reverses=original, metadata={"reverses": str(original.public_id)},
+                         check_status=False)
+        transaction.savepoint_commit(sid)
+    except Exception as exc:
+        transaction.savepoint_rollback(sid)
+        from django.db import IntegrityError
+
+        if isinstance(exc, IntegrityError):
+            raise Conflict(_("This transaction has already been reversed."), code="ALREADY_REVERSED") from None
+        raise
+    return tx
+
+
+# --- holds -------------------------------------------------------------------------------------------
+
+def hold_place(*, account: BankAccount, amount: Money, reason: str, actor) -> Hold:
+    _require_atomic()
+    if amount.amount <= 0:
+        raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
+    ledger = lock_ledger_accounts([account.ledger_id])[account.ledger_id]
+    if ledger.currency_id != amount.currency:
+        raise LedgerError(_("The amount is in %(given)s but the account is in %(expected)s.")
+                          % {"given": amount.currency, "expected": ledger.currency_id}, code="CURRENCY_MISMATCH")
+    _check_customer_statuses({ledger.pk: ledger}, {ledger.pk}, set())
+    if ledger.available < amount.amount:
+        raise LedgerError(_("Not enough money in the account: available %(available)s.")
+                          % {"available": Money(ledger.available, ledger.currency_id).format(_lang())},
+                          code="INSUFFICIENT_FUNDS", status_code=409)
+    LedgerAccount.objects.filter(pk=ledger.pk).update(pending_debits=F("pending_debits") + amount.amount)
+    return Hold.objects.create(account=ledger, amount=amount.amount, reason=reason[:200], created_by=actor)
+
+
+def _lock_pending_hold(hold: Hold) -> Hold:
+    locked = Hold.objects.select_for_update(no_key=True, of=("self",)).select_related("account").get(pk=hold.pk)
+    if locked.status != Hold.Status.PENDING:
+        raise Conflict(_("This hold was already %(status)s.") % {"status": locked.get_status_display()},
+                       code="HOLD_ALREADY_SETTLED")
+    return locked
+
+
+def hold_settle(*, hold: Hold, counter_account: LedgerAccount, actor, description: str = "") -> LedgerTransaction:
+    """Turn a hold into a posting: debit the held account, credit ``counter_account``."""
+    _require_atomic()
+    from django.utils import timezone
+
+    hold = _lock_pending_hold(hold)
+    money = Money(hold.amount, hold.account.currency_id)
+    tx = ledger_post(kind="hold_settlement", lines=[Line(hold.account, DEBIT, money),
+                                                   Line(counter_account, CREDIT, money)],
+                     actor=actor, description=description or hold.reason, release_holds={hold.account_id: hold.amount},
+                     check_status=False)
+    hold.status, hold.settled_at, hold.transaction = Hold.Status.POSTED, timezone.now(), tx
+    hold.save(update_fields=["status", "settled_at", "transaction"])
+    return tx
+
+
+def hold_void(*, hold: Hold, actor) -> Hold:
+    _require_atomic()
+    from django.utils import timezone
+
+    hold = _lock_pending_hold(hold)
+    lock_ledger_accounts([hold.account_id])
+    LedgerAccount.objects.filter(pk=hold.account_id).update(pending_debits=F("pending_debits") - hold.amount)
+    hold.status, hold.settled_at = Hold.Status.VOIDED, timezone.now()
+    hold.save(update_fields=["status", "settled_at"])
+    return hold
+
+
+# --- verification -----------------------------------------------------------------------------------
+
+_VERIFY_TOTALS = """
+SELECT a.id, a.name, a.posted_debits, a.posted_credits, a.version, a.pending_debits,
+       coalesce(e.debits, 0), coalesce(e.credits, 0), coalesce(e.max_version, 0), coalesce(h.pending, 0)
+FROM accounts_ledgeraccount a
+LEFT JOIN (SELECT account_id, sum(amount) FILTER (WHERE side = 'D') AS debits,
+                  sum(amount) FILTER (WHERE side = 'C') AS credits, max(account_version) AS max_version
+           FROM accounts_ledgerentry GROUP BY account_id) e ON e.account_id = a.id
+LEFT JOIN (SELECT account_id, sum(amount) AS pending FROM accounts_hold WHERE status = 'pending'
+           GROUP BY account_id) h ON h.account_id = a.id
+WHERE a.posted_debits <> coalesce(e.debits, 0) OR a.posted_credits <> coalesce(e.credits, 0)
+   OR a.version <> coalesce(e.max_version, 0) OR a.pending_debits <> coalesce(h.pending, 0)
+"""
+
+_VERIFY_RUNNING = """
+SELECT account_id, account_version, balance_after, running FROM (
+    SELECT e.account_id, e.account_version, e.balance_after,
+           sum(CASE WHEN (e.side = 'D') = a.debit_normal THEN e.amount ELSE -e.amount END)
+               OVER (PARTITION BY e.account_id ORDER BY e.account_version) AS running,
+           row_number() OVER (PARTITION BY e.account_id ORDER BY e.account_version) AS n
+    FROM accounts_ledgerentry e JOIN accounts_ledgeraccount a ON a.id = e.account_id
+) x WHERE balance_after <> running OR account_version <> n
+LIMIT 100
+"""
+
+_VERIFY_BALANCED = """
+SELECT transaction_id, currency_id FROM accounts_ledgerentry GROUP BY transaction_id, currency_id
+HAVING sum(CASE side WHEN 'D' THEN amount ELSE -amount END) <> 0 LIMIT 100
+"""
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    accounts_checked: int
+    entries_checked: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def ledger_verify() -> LedgerReport:
+    """Recompute every balance from the entries and compare (see ``manage.py verify_ledger``)."""
+    problems = []
+    with connection.cursor() as cur:
+        cur.execute(_VERIFY_TOTALS)
+        for pk, name, pd, pc, ver, pend, ed, ec, ev, hp in cur.fetchall():
+            problems.append(
+                f"account {pk} ({name}): stored debits/credits/version/pending {pd}/{pc}/{ver}/{pend}, "
+                f"from entries {ed}/{ec}/{ev}/{hp}"
+            )
+        cur.execute(_VERIFY_RUNNING)
+        for account_id, version, after, running in cur.fetchall():
+            problems.append(f"account {account_id} entry v{version}: balance_after {after}, recomputed {running}")
+        cur.execute(_VERIFY_BALANCED)
+        for tx_id, currency in cur.fetchall():
+            problems.append(f"transaction {tx_id} does not balance in {currency}")
+        cur.execute("SELECT (SELECT count(*) FROM accounts_ledgeraccount), (SELECT count(*) FROM accounts_ledgerentry)")
+        n_accounts, n_entries = cur.fetchone()
+    return LedgerReport(accounts_checked=n_accounts, entries_checked=n_entries, problems=problems)

@@ -1,0 +1,190 @@
+"""Reads of customers, accounts and the ledger that more than one caller needs.
+
+A look at a customer's record is audited (``customer.viewed``, ``customer.searched``): the
+two selectors that show a person's data write that event in their own small transaction.
+Balances are O(1) (stored totals); a statement is an index range scan on
+``(account, posted_at, id)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Greatest
+from django.utils.translation import gettext as _
+
+from accounts.models import BankAccount, Customer, LedgerAccount, LedgerEntry
+from accounts.numbers import account_number_is_valid
+from branch_ops.access import require_perm
+from branch_ops.audit import audit_event_write
+from branch_ops.errors import ApplicationError, NotFound
+from branch_ops.money import Money
+from branch_ops.roles import Perm
+
+SEARCH_LIMIT = 20
+_DIGITS = re.compile(r"^[+\d][\d\s-]{4,}$")
+
+
+def customer_search(*, actor, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
+    """Find customers by name (any script, typo-tolerant trigram match), by account
+    number, by identity-document number or by phone."""
+    require_perm(actor, Perm.VIEW_CUSTOMER)
+    q = (query or "").strip()
+    if len(q) < 2:
+        return []
+    compact = q.replace(" ", "").replace("-", "")
+    if compact.isdigit() and len(compact) == 12 and account_number_is_valid(compact):
+        qs = Customer.objects.filter(Q(accounts__number=compact) | Q(held_accounts__number=compact)).distinct()
+    else:
+        by_identifier = Q(document_number=q.upper()) | Q(number=q.upper())
+        if _DIGITS.match(q):
+            by_identifier |= Q(phone__endswith=compact[-9:])
+        exact = list(Customer.objects.filter(by_identifier).order_by("number")[:limit])
+        if exact:
+            qs = exact
+        else:
+            qs = (
+                Customer.objects.annotate(similarity=Greatest(TrigramSimilarity("full_name", q),
+                                                              TrigramSimilarity("latin_name", q)))
+                .filter(Q(full_name__trigram_similar=q) | Q(latin_name__trigram_similar=q)
+                        | Q(full_name__icontains=q) | Q(latin_name__icontains=q))
+                .order_by("-similarity", "number")
+            )
+    results = list(qs[:limit]) if not isinstance(qs, list) else qs
+    with transaction.atomic():
+        audit_event_write(actor=actor, action="customer.searched", object_type="accounts.customer",
+                          after={"query": q[:80], "results": [c.number for c in results]})
+    return results
+
+
+@dataclass
+class AccountLine:
+    account: BankAccount
+    balance: Money
+    available: Money
+    holds: Money
+
+
+@dataclass
+class CustomerGlance:
+    customer: Customer
+    accounts: list[AccountLine] = field(default_factory=list)
+
+
+def account_balances(account: BankAccount) -> AccountLine:
+    ledger = account.ledger
+    cur = account.currency_id
+    return AccountLine(account=account, balance=Money(ledger.balance, cur), available=Money(ledger.available, cur),
+                       holds=Money(ledger.pending_debits, cur))
+
+
+def customer_at_a_glance(*, actor, number: str) -> CustomerGlance:
+    """Identity and every account the customer holds, with balances (audited)."""
+    require_perm(actor, Perm.VIEW_CUSTOMER)
+    customer = Customer.objects.select_related("home_branch").filter(number=number).first()
+    if customer is None:
+        raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
+    accounts = (BankAccount.objects.filter(Q(customer=customer) | Q(holder_links__customer=customer))
+                .select_related("ledger", "branch", "currency").distinct().order_by("number"))
+    with transaction.atomic():
+        audit_event_write(actor=actor, action="customer.viewed", obj=customer, customer_ref=customer.number)
+    return CustomerGlance(customer=customer, accounts=[account_balances(a) for a in accounts])
+
+
+def account_detail(*, actor, number: str) -> BankAccount:
+    require_perm(actor, Perm.VIEW_CUSTOMER)
+    if not account_number_is_valid(number):
+        raise ApplicationError(_("The account number is not valid (check digits)."), code="INVALID_ACCOUNT_NUMBER",
+                               field="number")
+    account = (BankAccount.objects.select_related("customer", "ledger", "branch", "currency")
+               .filter(number=number).first())
+    if account is None:
+        raise NotFound(_("No such account."), code="ACCOUNT_NOT_FOUND")
+    return account
+
+
+# --- statement ---------------------------------------------------------------------------------------
+
+@dataclass
+class StatementLine:
+    posted_at: dt.datetime
+    description: str
+    kind: str
+    reference: str
+    debit: int
+    credit: int
+    balance: int
+
+
+@dataclass
+class Statement:
+    account: BankAccount
+    start: dt.date
+    end: dt.date
+    opening_balance: int
+    closing_balance: int
+    lines: list[StatementLine]
+    next_cursor: str | None
+
+
+def _cursor(entry_id: int, version: int) -> str:
+    return base64.urlsafe_b64encode(f"{version}:{entry_id}".encode()).decode().rstrip("=")
+
+
+def _uncursor(value: str) -> int:
+    try:
+        version, _entry = base64.urlsafe_b64decode((value + "=" * (-len(value) % 4)).encode()).decode().split(":")
+        return int(version)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApplicationError(_("The cursor is not valid."), code="INVALID_CURSOR", field="after") from None
+
+
+def account_statement(*, account: BankAccount, start: dt.date, end: dt.date, after: str | None = None,
+                      limit: int = 100) -> Statement:
+    """Opening balance, the lines from ``start`` to ``end`` (days in the branch's time zone)
+    with their running balance, closing balance; ``limit`` lines a page, then a cursor."""
+    if end < start:
+        raise ApplicationError(_("The end date is before the start date."), code="INVALID_DATE_RANGE", field="end")
+    zone = zoneinfo.ZoneInfo(account.branch.time_zone)
+    lo = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    entries = LedgerEntry.objects.filter(account_id=account.ledger_id)
+    before = entries.filter(posted_at__lt=lo).order_by("-posted_at", "-id").values_list("balance_after", flat=True)[:1]
+    opening = before[0] if before else 0
+    until = entries.filter(posted_at__lt=hi).order_by("-posted_at", "-id").values_list("balance_after", flat=True)[:1]
+    closing = until[0] if until else opening
+    page = entries.filter(posted_at__gte=lo, posted_at__lt=hi)
+    if after:
+        page = page.filter(account_version__gt=_uncursor(after))
+    rows = list(page.select_related("transaction").order_by("posted_at", "id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines = [
+        StatementLine(
+            posted_at=e.posted_at.astimezone(zone), description=e.transaction.description, kind=e.transaction.kind,
+            reference=str(e.transaction.public_id),
+            debit=e.amount if e.side == "D" else 0, credit=e.amount if e.side == "C" else 0, balance=e.balance_after,
+        )
+        for e in rows
+    ]
+    return Statement(account=account, start=start, end=end, opening_balance=opening, closing_balance=closing,
+                     lines=lines, next_cursor=_cursor(rows[-1].id, rows[-1].account_version) if more else None)
+
+
+def ledger_balance_by_summing(ledger: LedgerAccount) -> int:
+    """The slow way (django-hordak's): sum every entry. For the benchmark's comparison and
+    for ``verify_ledger``-style checks only."""
+    from django.db.models import Case, F, Sum, When
+
+    sign = 1 if ledger.debit_normal else -1
+    total = LedgerEntry.objects.filter(account=ledger).aggregate(
+        s=Sum(Case(When(side="D", then=F("amount")), default=-F("amount"))))["s"] or 0
+    return sign * total
