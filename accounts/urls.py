@@ -1,5 +1,4 @@
 """Screens of the accounts app (customers, accounts, statements, transfers)."""
 
-from django.urls import path
 
 urlpatterns: list = []

@@ -1,0 +1,369 @@
+import random
+import threading
+import uuid
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from rest_framework.test import APIClient
+
+from accounts.ledger import (
+    CREDIT,
+    DEBIT,
+    LedgerError,
+    Line,
+    hold_place,
+    hold_settle,
+    hold_void,
+    ledger_post,
+    ledger_reverse,
+    ledger_verify,
+)
+from accounts.models import BankAccount, LedgerAccount, LedgerEntry, LedgerTransaction
+from accounts.selectors import account_statement
+from accounts.services import internal_account, transfer_post
+from branch_ops.errors import ApplicationError
+from branch_ops.money import Money
+from tests.accounts.conftest import fund, open_account
+
+
+def _ledger(account):
+    return LedgerAccount.objects.get(pk=account.ledger_id)
+
+
+# --- what PostgreSQL refuses by itself ------------------------------------------------------------------
+
+def _raw_tx(sql_entries, branch_id=None):
+    """Insert a ledger transaction and the given entries with raw SQL, then COMMIT."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("INSERT INTO accounts_ledgertransaction (public_id, kind, description, posted_at, metadata) "
+                    "VALUES (gen_random_uuid(), 'raw', '', now(), '{}') RETURNING id")
+        (tx_id,) = cur.fetchone()
+        for account_id, side, amount, currency, version in sql_entries:
+            cur.execute("INSERT INTO accounts_ledgerentry (transaction_id, account_id, side, amount, currency_id, "
+                        "account_version, balance_after, posted_at) VALUES (%s, %s, %s, %s, %s, %s, 0, now())",
+                        [tx_id, account_id, side, amount, currency, version])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_raw_sql_unbalanced_transaction_is_refused_at_commit(staff):
+    a = open_account(staff["csr"], staff["supervisor"])
+    suspense = internal_account(branch=a.branch, kind="suspense", currency="AED")
+    before = LedgerEntry.objects.count()
+    with pytest.raises(IntegrityError, match="unbalanced"):
+        _raw_tx([(suspense.pk, "D", 100, "AED", 1001), (a.ledger_id, "C", 99, "AED", 1001)])
+    with pytest.raises(IntegrityError, match="at least two"):
+        _raw_tx([(suspense.pk, "D", 100, "AED", 1002)])
+    with pytest.raises(IntegrityError, match="at least two"):
+        _raw_tx([])
+    assert LedgerEntry.objects.count() == before
+    assert ledger_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_raw_sql_entry_in_another_currency_than_its_account_is_refused(staff):
+    a = open_account(staff["csr"], staff["supervisor"])
+    usd = internal_account(branch=a.branch, kind="suspense", currency="USD")
+    with pytest.raises(IntegrityError, match="differs"):
+        _raw_tx([(usd.pk, "D", 100, "AED", 1), (a.ledger_id, "C", 100, "AED", 1)])
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE accounts_ledgerentry SET amount = amount + 1 WHERE id = %s",
+    "DELETE FROM accounts_ledgerentry WHERE id = %s",
+    "UPDATE accounts_ledgertransaction SET description = 'x' WHERE id = (SELECT transaction_id FROM accounts_ledgerentry WHERE id = %s)",
+    "DELETE FROM accounts_ledgertransaction WHERE id = (SELECT transaction_id FROM accounts_ledgerentry WHERE id = %s)",
+])
+def test_entries_and_transactions_are_append_only(accounts_pair, sql):
+    entry = LedgerEntry.objects.first()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(sql, [entry.pk])
+
+
+def test_check_constraint_keeps_a_customer_within_its_overdraft(accounts_pair):
+    a, _b = accounts_pair
+    with pytest.raises(IntegrityError, match="ledger_customer_within_overdraft"), transaction.atomic():
+        LedgerAccount.objects.filter(pk=a.ledger_id).update(posted_debits=200_000)
+
+
+def test_check_constraint_keeps_cash_at_or_above_zero(branch):
+    vault = LedgerAccount.objects.create(kind="vault_cash", currency_id="AED", branch=branch, name="vault",
+                                         debit_normal=True)
+    with pytest.raises(IntegrityError, match="ledger_cash_not_negative"), transaction.atomic():
+        LedgerAccount.objects.filter(pk=vault.pk).update(posted_credits=1)
+
+
+# --- service-level refusals: coded, translated, nothing written ---------------------------------------
+
+def _nothing_written(before):
+    assert (LedgerTransaction.objects.count(), LedgerEntry.objects.count()) == before
+
+
+@pytest.mark.parametrize(("amount", "code"), [(0, "AMOUNT_NOT_POSITIVE"), (-5, "AMOUNT_NOT_POSITIVE"),
+                                              (100_001, "INSUFFICIENT_FUNDS")])
+def test_bad_amounts_are_refused(staff, accounts_pair, amount, code):
+    a, b = accounts_pair
+    before = (LedgerTransaction.objects.count(), LedgerEntry.objects.count())
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(amount, "AED"))
+    assert err.value.code == code
+    _nothing_written(before)
+
+
+def test_overdraft_limit_lets_the_balance_go_below_zero_but_no_further(staff):
+    a = open_account(staff["csr"], staff["supervisor"], overdraft=50_000)
+    b = open_account(staff["csr"], staff["supervisor"])
+    transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(50_000, "AED"))
+    assert (_ledger(a).balance, _ledger(a).available) == (-50_000, 0)
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(1, "AED"))
+    assert err.value.code == "INSUFFICIENT_FUNDS"
+
+
+def test_currency_mismatch_is_refused(staff, accounts_pair):
+    a, _b = accounts_pair
+    usd = open_account(staff["csr"], staff["supervisor"], currency="USD")
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=staff["teller"], from_account=a.number, to_account=usd.number, amount=Money(10, "AED"))
+    assert err.value.code == "CURRENCY_MISMATCH"
+    with pytest.raises(LedgerError) as err, transaction.atomic():
+        ledger_post(kind="x", lines=[Line(a.ledger, DEBIT, Money(10, "USD")), Line(usd.ledger, CREDIT, Money(10, "USD"))])
+    assert err.value.code == "CURRENCY_MISMATCH"
+
+
+def test_unbalanced_or_single_entry_postings_are_refused_by_the_service(accounts_pair):
+    a, b = accounts_pair
+    with pytest.raises(LedgerError) as err, transaction.atomic():
+        ledger_post(kind="x", lines=[Line(a.ledger, DEBIT, Money(10, "AED")), Line(b.ledger, CREDIT, Money(9, "AED"))])
+    assert err.value.code == "UNBALANCED"
+    with pytest.raises(LedgerError) as err, transaction.atomic():
+        ledger_post(kind="x", lines=[Line(a.ledger, DEBIT, Money(10, "AED"))])
+    assert err.value.code == "UNBALANCED"
+
+
+@pytest.mark.parametrize(("status", "code"), [("frozen", "ACCOUNT_FROZEN"), ("closed", "ACCOUNT_CLOSED"),
+                                              ("dormant", "ACCOUNT_DORMANT")])
+def test_money_cannot_leave_a_frozen_closed_or_dormant_account(staff, accounts_pair, status, code):
+    a, b = accounts_pair
+    BankAccount.objects.filter(pk=a.pk).update(status=status)
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(10, "AED"))
+    assert err.value.code == code
+
+
+def test_money_can_arrive_on_a_frozen_account_but_not_a_closed_one(staff, accounts_pair):
+    a, b = accounts_pair
+    BankAccount.objects.filter(pk=b.pk).update(status="frozen")
+    transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(10, "AED"))
+    BankAccount.objects.filter(pk=b.pk).update(status="closed")
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(10, "AED"))
+    assert err.value.code == "ACCOUNT_CLOSED"
+
+
+def test_wrong_check_digits_are_refused(staff, accounts_pair):
+    a, b = accounts_pair
+    wrong = b.number[:-1] + str((int(b.number[-1]) + 1) % 10)
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=staff["teller"], from_account=a.number, to_account=wrong, amount=Money(10, "AED"))
+    assert err.value.code == "INVALID_ACCOUNT_NUMBER"
+
+
+def test_a_supervisor_does_not_execute_transfers(staff, accounts_pair):
+    a, b = accounts_pair
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=staff["supervisor"], from_account=a.number, to_account=b.number, amount=Money(1, "AED"))
+    assert err.value.code == "ROLE_NOT_ALLOWED"
+
+
+# --- postings, balances, entries --------------------------------------------------------------------
+
+def test_a_transfer_moves_money_and_records_versions_and_running_balances(staff, accounts_pair):
+    a, b = accounts_pair
+    tx = transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number,
+                       amount=Money(12_345, "AED"), description="rent")
+    la, lb = _ledger(a), _ledger(b)
+    assert (la.balance, lb.balance) == (100_000 - 12_345, 12_345)
+    credit, debit = tx.entries.order_by("side")
+    assert (credit.side, credit.account_id, credit.balance_after, credit.account_version) == ("C", lb.pk, 12_345, 1)
+    assert (debit.side, debit.account_id, debit.balance_after, debit.account_version) == ("D", la.pk, 87_655, 2)
+    assert ledger_verify().ok
+
+
+def test_a_transaction_is_reversed_at_most_once(staff, accounts_pair):
+    a, b = accounts_pair
+    tx = transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(500, "AED"))
+    with transaction.atomic():
+        reversal = ledger_reverse(original=tx, actor=staff["supervisor"], reason="wrong account")
+    assert reversal.reverses == tx
+    assert (_ledger(a).balance, _ledger(b).balance) == (100_000, 0)
+    with pytest.raises(ApplicationError) as err, transaction.atomic():
+        ledger_reverse(original=tx, actor=staff["supervisor"], reason="again")
+    assert err.value.code == "ALREADY_REVERSED"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerTransaction.objects.create(kind="reversal", reverses=tx)
+    assert ledger_verify().ok
+
+
+def test_holds_lower_the_available_balance_and_settle_exactly_once(staff, accounts_pair):
+    a, b = accounts_pair
+    with transaction.atomic():
+        hold = hold_place(account=a, amount=Money(30_000, "AED"), reason="card authorisation", actor=staff["teller"])
+    assert (_ledger(a).balance, _ledger(a).available, _ledger(a).pending_debits) == (100_000, 70_000, 30_000)
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(70_001, "AED"))
+    assert err.value.code == "INSUFFICIENT_FUNDS"
+    with transaction.atomic():
+        hold_settle(hold=hold, counter_account=b.ledger, actor=staff["teller"])
+    assert (_ledger(a).balance, _ledger(a).available, _ledger(a).pending_debits) == (70_000, 70_000, 0)
+    for again in (lambda: hold_settle(hold=hold, counter_account=b.ledger, actor=staff["teller"]),
+                  lambda: hold_void(hold=hold, actor=staff["teller"])):
+        with pytest.raises(ApplicationError) as err, transaction.atomic():
+            again()
+        assert err.value.code == "HOLD_ALREADY_SETTLED"
+    assert ledger_verify().ok
+
+
+def test_a_voided_hold_gives_the_money_back(staff, accounts_pair):
+    a, _b = accounts_pair
+    with transaction.atomic():
+        hold = hold_place(account=a, amount=Money(100_000, "AED"), reason="x", actor=staff["teller"])
+    with pytest.raises(ApplicationError) as err, transaction.atomic():
+        hold_place(account=a, amount=Money(1, "AED"), reason="y", actor=staff["teller"])
+    assert err.value.code == "INSUFFICIENT_FUNDS"
+    with transaction.atomic():
+        hold_void(hold=hold, actor=staff["teller"])
+    assert _ledger(a).available == 100_000
+    assert ledger_verify().ok
+
+
+def test_statement_running_balances_match_the_entries(staff, accounts_pair):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    a, b = accounts_pair
+    for amount in (1_000, 2_500, 300):
+        transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(amount, "AED"))
+    transfer_post(actor=staff["teller"], from_account=b.number, to_account=a.number, amount=Money(800, "AED"))
+    today = timezone.localdate()
+
+    first = account_statement(account=a, start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1), limit=3)
+    rest = account_statement(account=a, start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1),
+                             after=first.next_cursor, limit=3)
+    lines = first.lines + rest.lines
+
+    assert first.opening_balance == 0
+    assert rest.next_cursor is None
+    running = first.opening_balance
+    for line in lines:
+        running += line.credit - line.debit
+        assert line.balance == running
+    assert [(ln.debit, ln.credit) for ln in lines] == [(0, 100_000), (1_000, 0), (2_500, 0), (300, 0), (0, 800)]
+    assert first.closing_balance == running == _ledger(a).balance == 97_000
+
+
+def test_verify_ledger_reports_a_tampered_total(accounts_pair):
+    from django.core.management import CommandError, call_command
+
+    a, _b = accounts_pair
+    call_command("verify_ledger")
+    LedgerAccount.objects.filter(pk=a.ledger_id).update(posted_credits=100_001)
+    report = ledger_verify()
+    assert not report.ok
+    assert str(a.ledger_id) in report.problems[0]
+    with pytest.raises(CommandError, match="INCONSISTENT"):
+        call_command("verify_ledger")
+
+
+# --- concurrency with real connections -------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_8_threads_x_200_random_transfers_keep_the_total_and_every_limit():
+    from tests.factories import BranchFactory, make_staff
+
+    branch = BranchFactory(code="LOAD1")
+    csr, supervisor = make_staff(branch, "csr", "csr.load"), make_staff(branch, "supervisor", "sup.load")
+    tellers = [make_staff(branch, "teller", f"t{i}.load") for i in range(8)]
+    accounts = []
+    for i in range(10):
+        acc = open_account(csr, supervisor, overdraft=5_000 if i % 3 == 0 else None)
+        accounts.append(fund(acc, 10_000))
+    numbers = [a.number for a in accounts]
+    ids = [a.ledger_id for a in accounts]
+    total_before = sum(LedgerAccount.objects.get(pk=i).balance for i in ids)
+    start = threading.Barrier(8)
+    outcomes = {"ok": 0, "refused": 0, "errors": []}
+    lock = threading.Lock()
+
+    def client(teller, seed):
+        rnd = random.Random(seed)
+        try:
+            start.wait()
+            for _ in range(200):
+                src, dst = rnd.sample(numbers, 2)
+                try:
+                    transfer_post(actor=teller, from_account=src, to_account=dst,
+                                  amount=Money(rnd.randint(1, 4_000), "AED"))
+                    with lock:
+                        outcomes["ok"] += 1
+                except ApplicationError as exc:
+                    assert exc.code == "INSUFFICIENT_FUNDS", exc.code
+                    with lock:
+                        outcomes["refused"] += 1
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            outcomes["errors"].append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(t, n)) for n, t in enumerate(tellers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert outcomes["errors"] == []
+    assert outcomes["ok"] + outcomes["refused"] == 1600
+    assert outcomes["ok"] > 800
+    ledgers = LedgerAccount.objects.filter(pk__in=ids)
+    assert sum(la.balance for la in ledgers) == total_before
+    assert all(la.available >= 0 for la in ledgers)
+    assert all(la.balance >= -la.overdraft_limit for la in ledgers)
+    assert LedgerTransaction.objects.filter(kind="transfer").count() == outcomes["ok"]
+    report = ledger_verify()
+    assert report.ok, report.problems
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_idempotency_key_sent_by_two_threads_at_once_posts_once():
+    from tests.factories import BranchFactory, make_staff
+
+    branch = BranchFactory(code="IDEM2")
+    csr, supervisor = make_staff(branch, "csr", "csr.idem2"), make_staff(branch, "supervisor", "sup.idem2")
+    teller = make_staff(branch, "teller", "t.idem2")
+    a = fund(open_account(csr, supervisor), 50_000)
+    b = open_account(csr, supervisor)
+    body = {"from_account": a.number, "to_account": b.number, "amount": {"amount": 1_000, "currency": "AED"}}
+    key = str(uuid.uuid4())
+    start = threading.Barrier(2)
+    responses = []
+
+    def post():
+        c = APIClient()
+        c.force_authenticate(teller)
+        try:
+            start.wait()
+            r = c.post("/api/v1/transfers/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+            responses.append((r.status_code, r.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert [s for s, _ in responses] == [201, 201]
+    assert responses[0][1] == responses[1][1]
+    assert LedgerTransaction.objects.filter(kind="transfer").count() == 1
+    assert LedgerAccount.objects.get(pk=a.ledger_id).balance == 49_000
