@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
@@ -53,7 +54,7 @@ class MoneySerializer(serializers.Serializer):
 
 
 def money_out(value: int, currency: str) -> dict:
-    return {"amount": value, "currency": currency, "formatted": Money(value, currency).format()}
+    return {"amount": value, "currency": currency, "formatted": Money(value, currency).format(get_language() or "en")}
 
 
 class MoneyOutput(serializers.Serializer):

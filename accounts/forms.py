@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BankAccount, Customer
+from accounts.numbers import account_number_is_valid
 from accounts.services import CUSTOMER_FIELDS
 from branch_ops.models import Currency
 
@@ -81,8 +82,15 @@ class TransferForm(forms.Form):
     #: one per filled-in form: sending the same form twice posts once and shows the same receipt
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
+    @staticmethod
+    def _account_number(value: str) -> str:
+        number = value.replace(" ", "").replace("-", "")
+        if not account_number_is_valid(number):
+            raise forms.ValidationError(_("The account number is not valid (check digits)."), code="invalid")
+        return number
+
     def clean_from_account(self):
-        return self.cleaned_data["from_account"].replace(" ", "").replace("-", "")
+        return self._account_number(self.cleaned_data["from_account"])
 
     def clean_to_account(self):
-        return self.cleaned_data["to_account"].replace(" ", "").replace("-", "")
+        return self._account_number(self.cleaned_data["to_account"])

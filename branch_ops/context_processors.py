@@ -8,6 +8,8 @@ from branch_ops.roles import Perm
 # (label, url name, permission needed or None)
 NAVIGATION = [
     (_("Home"), "home", None),
+    (_("Customers"), "customer-search", Perm.VIEW_CUSTOMER),
+    (_("Transfer"), "transfer-create", Perm.POST_TRANSFER),
     (_("Approvals"), "approval-inbox", None),
     (_("Audit trail"), "audit-trail", Perm.VIEW_AUDIT),
     (_("API docs"), "api-docs", None),

@@ -12,6 +12,7 @@ that are *computed* (exchange, interest, fees) are rounded in exactly one place,
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -21,6 +22,8 @@ from babel.numbers import NumberFormatError, parse_decimal, parse_pattern
 from django.utils.translation import gettext as _
 
 from branch_ops.errors import ApplicationError
+
+_LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 
 #: The one rounding rule for computed amounts.
 ROUNDING = ROUND_HALF_EVEN
@@ -210,9 +213,11 @@ class Money:
         exp = minor_units(self.currency)
         pattern = parse_pattern(loc.currency_formats["standard"] if with_currency else loc.decimal_formats[None])
         pattern.frac_prec = (exp, exp)
-        return pattern.apply(
+        text = pattern.apply(
             self.to_decimal(), loc, currency=self.currency if with_currency else None, currency_digits=False
         )
+        # CLDR's currency spacing (Babel does not apply it): "AED1,234.56" -> "AED 1,234.56"
+        return _LETTER_DIGIT.sub("\u00a0", text)
 
     def as_dict(self) -> dict:
         """The API shape of an amount."""

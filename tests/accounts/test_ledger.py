@@ -70,7 +70,8 @@ def test_raw_sql_entry_in_another_currency_than_its_account_is_refused(staff):
 @pytest.mark.parametrize("sql", [
     "UPDATE accounts_ledgerentry SET amount = amount + 1 WHERE id = %s",
     "DELETE FROM accounts_ledgerentry WHERE id = %s",
-    "UPDATE accounts_ledgertransaction SET description = 'x' WHERE id = (SELECT transaction_id FROM accounts_ledgerentry WHERE id = %s)",
+    "UPDATE accounts_ledgertransaction SET description = 'x' "
+    "WHERE id = (SELECT transaction_id FROM accounts_ledgerentry WHERE id = %s)",
     "DELETE FROM accounts_ledgertransaction WHERE id = (SELECT transaction_id FROM accounts_ledgerentry WHERE id = %s)",
 ])
 def test_entries_and_transactions_are_append_only(accounts_pair, sql):
