@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from accounts.models import BankAccount
+from accounts.models import BankAccount, Customer, LedgerEntry
 from branch_ops.models import ApiToken, Approval, AuditEvent, IdempotencyRecord, OutboxEvent, StaffProfile
 from tests.factories import CustomerFactory
 
@@ -17,7 +17,8 @@ def _state():
     return (
         BankAccount.objects.count(), Approval.objects.count(), Approval.objects.filter(status="pending").count(),
         AuditEvent.objects.count(), OutboxEvent.objects.count(), StaffProfile.objects.count(),
-        ApiToken.objects.count(), IdempotencyRecord.objects.count(),
+        ApiToken.objects.count(), IdempotencyRecord.objects.count(), Customer.objects.count(),
+        LedgerEntry.objects.count(), list(Customer.objects.order_by("pk").values_list("phone", flat=True)),
     )
 
 
@@ -34,7 +35,13 @@ def world(branch, other_branch, staff, foreign_staff):
                                   product="current", currency="EUR")
     service_account_create(actor=staff["supervisor"], username="core.dxb", role="teller")
     token, _raw = api_token_issue(actor=staff["supervisor"], username="core.dxb", name="core")
+    from tests.accounts.conftest import fund, open_account
+
+    active = fund(open_account(staff["csr"], staff["supervisor2"]), 10_000)
+    target = open_account(staff["csr"], staff["supervisor2"])
     return {
+        "active": active,
+        "target": target,
         "customer": customer,
         "approval": Approval.objects.get(subject_id=str(mine.public_id)),
         "foreign_approval": Approval.objects.get(subject_id=str(theirs.public_id)),
@@ -66,12 +73,22 @@ ENDPOINTS = [
     ("post", "/api/v1/tokens/{token}/revoke/", None, {"supervisor"}, 200),
     ("post", "/api/v1/accounts/opening-requests/", "open", {"csr", "coordinator", "supervisor"}, 201),
     ("get", "/api/v1/accounts/{account}/", None, ALL, 200),
+    ("get", "/api/v1/accounts/{active}/balance/", None, ALL, 200),
+    ("get", "/api/v1/accounts/{active}/statement/", None, ALL, 200),
+    ("post", "/api/v1/accounts/{active}/freeze-requests/", {"reason": "fraud suspected"},
+     {"csr", "coordinator", "supervisor"}, 201),
+    ("get", "/api/v1/customers/?q=Fatima", None, ALL, 200),
+    ("get", "/api/v1/customers/{customer}/", None, ALL, 200),
+    ("post", "/api/v1/customers/", {"full_name": "Ahmed Mansour"}, {"csr", "coordinator", "supervisor"}, 201),
+    ("patch", "/api/v1/customers/{customer}/", {"phone": "+971500000000"}, {"csr", "coordinator", "supervisor"}, 200),
+    ("post", "/api/v1/transfers/", "transfer", {"teller", "csr", "coordinator"}, 201),
 ]
 
 
 def _url(template, world):
     return template.format(approval=world["approval"].public_id, foreign_approval=world["foreign_approval"].public_id,
-                           token=world["token"].public_id, account=world["account"].number)
+                           token=world["token"].public_id, account=world["account"].number,
+                           active=world["active"].number, customer=world["customer"].number)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -80,6 +97,9 @@ def _url(template, world):
 def test_role_endpoint_matrix(api, staff, world, role, method, template, body, allowed, ok):
     if body == "open":
         body = {"customer_number": world["customer"].number, "product": "savings", "currency": "USD"}
+    elif body == "transfer":
+        body = {"from_account": world["active"].number, "to_account": world["target"].number,
+                "amount": {"amount": 100, "currency": "AED"}}
     before = _state()
     response = getattr(api(staff[role]), method)(_url(template, world), body, format="json",
                                                   HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
