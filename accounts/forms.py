@@ -18,11 +18,32 @@ from branch_ops.models import Currency
 _DATE = {"type": "date"}
 
 
+class StyledForm(forms.Form):
+    """A form whose widgets carry Bootstrap's classes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def _style(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if widget.is_hidden:
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = css
+
+
 class CustomerSearchForm(forms.Form):
     q = forms.CharField(label=_("Find a customer"), required=False, max_length=100, strip=True)
 
 
-class CustomerForm(forms.Form):
+class CustomerForm(StyledForm):
     """The KYC details of a customer, as checked at the desk (labels are the model's)."""
 
     def __init__(self, *args, **kwargs):
@@ -42,9 +63,10 @@ class CustomerForm(forms.Form):
         fields["full_name"].widget.attrs.update({"autofocus": True, "dir": "auto"})
         fields["latin_name"].widget.attrs["dir"] = "ltr"
         self.fields.update(fields)
+        self._style()
 
 
-class AccountOpenForm(forms.Form):
+class AccountOpenForm(StyledForm):
     product = forms.ChoiceField(label=_("Product"), choices=BankAccount.Product.choices)
     currency = forms.ModelChoiceField(label=_("Currency"), queryset=Currency.objects.filter(active=True),
                                       to_field_name="code", empty_label=None)
@@ -55,18 +77,18 @@ class AccountOpenForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class StatementForm(forms.Form):
+class StatementForm(StyledForm):
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
     after = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
 
-class AccountStatusRequestForm(forms.Form):
+class AccountStatusRequestForm(StyledForm):
     action = forms.ChoiceField(choices=[("freeze", _("Freeze")), ("unfreeze", _("Unfreeze")), ("close", _("Close"))])
     reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class TransferForm(forms.Form):
+class TransferForm(StyledForm):
     from_account = forms.CharField(label=_("From account"), max_length=34,
                                    widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "numeric",
                                                                  "dir": "ltr", "autocomplete": "off"}))

@@ -15,7 +15,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import TrigramSimilarity
+from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Greatest
@@ -51,10 +51,14 @@ def customer_search(*, actor, query: str, limit: int = SEARCH_LIMIT) -> list[Cus
         if exact:
             qs = exact
         else:
+            # whole-name similarity ("Fatma Zahra" ~ "Fatima Al Zahra") or word similarity ("Fatma"
+            # finds "Fatima Hassan"), both served by the trigram GIN indexes
             qs = (
-                Customer.objects.annotate(similarity=Greatest(TrigramSimilarity("full_name", q),
-                                                              TrigramSimilarity("latin_name", q)))
-                .filter(Q(full_name__trigram_similar=q) | Q(latin_name__trigram_similar=q)
+                Customer.objects.annotate(similarity=Greatest(
+                    TrigramWordSimilarity(q, "full_name"), TrigramWordSimilarity(q, "latin_name"),
+                    TrigramSimilarity("full_name", q), TrigramSimilarity("latin_name", q)))
+                .filter(Q(full_name__trigram_word_similar=q) | Q(latin_name__trigram_word_similar=q)
+                        | Q(full_name__trigram_similar=q) | Q(latin_name__trigram_similar=q)
                         | Q(full_name__icontains=q) | Q(latin_name__icontains=q))
                 .order_by("-similarity", "number")
             )
@@ -108,6 +112,8 @@ def account_detail(*, actor, number: str) -> BankAccount:
                .filter(number=number).first())
     if account is None:
         raise NotFound(_("No such account."), code="ACCOUNT_NOT_FOUND")
+    with transaction.atomic():
+        audit_event_write(actor=actor, action="account.viewed", obj=account, customer_ref=account.customer.number)
     return account
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -75,8 +74,9 @@ def _search(request) -> dict:
 @login_required
 @require_GET
 def customer_search(request):
-    _require(request, Perm.VIEW_CUSTOMER)
-    return render(request, "accounts/customer_search.html", _search(request))
+    profile = _require(request, Perm.VIEW_CUSTOMER)
+    return render(request, "accounts/customer_search.html",
+                  {**_search(request), "can_create": profile.has(Perm.MANAGE_CUSTOMER)})
 
 
 @login_required
@@ -207,8 +207,9 @@ def _account_page(request, profile, account, *, status_form=None, status: int = 
         "time_zone": account.branch.time_zone, "continued": bool(form.data.get("after")),
     }
     if statement is not None and statement.next_cursor:
-        context["more_url"] = "?" + urlencode({"start": statement.start.isoformat(), "end": statement.end.isoformat(),
-                                               "after": statement.next_cursor})
+        query = urlencode({"start": statement.start.isoformat(), "end": statement.end.isoformat(),
+                           "after": statement.next_cursor})
+        context["more_url"] = f"{reverse('account-page', args=[account.number])}?{query}"
     if request.htmx and context["continued"] and statement is not None:
         return render(request, "accounts/_statement_rows.html", context, status=status)
     manage = profile.has(Perm.MANAGE_CUSTOMER)
@@ -279,7 +280,11 @@ def _receipt_body(tx, amount: Money) -> tuple[int, dict]:
 def transfer_create(request):
     profile = _require(request, Perm.POST_TRANSFER)
     if request.method == "GET":
-        form = TransferForm(initial={"currency": profile.branch.currency_id, "from_account": request.GET.get("from", "")})
+        source = request.GET.get("from", "")
+        form = TransferForm(initial={"currency": profile.branch.currency_id, "from_account": source})
+        if source:  # came from an account's row: the cursor waits in the next field
+            form.fields["from_account"].widget.attrs.pop("autofocus", None)
+            form.fields["to_account"].widget.attrs["autofocus"] = True
         return render(request, "accounts/transfer_form.html", {"form": form})
     form = TransferForm(request.POST)
     status = 400
@@ -288,8 +293,7 @@ def transfer_create(request):
         try:
             amount = Money.parse(data["amount"], data["currency"].code, locale=request.LANGUAGE_CODE)
             outcome = idempotency.run_idempotent(
-                SimpleNamespace(user=request.user, headers={idempotency.HEADER: str(data["idempotency_key"])}),
-                scope="transfer.post", required=True,
+                request, key=str(data["idempotency_key"]), scope="transfer.post", required=True,
                 data={"from_account": data["from_account"], "to_account": data["to_account"], **amount.as_dict(),
                       "description": data["description"]},
                 perform=lambda claim: services.transfer_post(

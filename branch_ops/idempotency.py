@@ -108,9 +108,12 @@ def run_idempotent(
     required: bool,
     perform: Callable[[Claim | None], object],
     render: Callable[[object], tuple[int, dict]],
+    key: str | None = None,
 ) -> Outcome:
-    """Run ``perform(claim)`` at most once per (user, key); render its result."""
-    key = key_from_request(request, required=required)
+    """Run ``perform(claim)`` at most once per (user, key); render its result. The key
+    comes from the ``Idempotency-Key`` header, or from ``key`` (a screen's form carries
+    its key in a hidden field)."""
+    key = key if key else key_from_request(request, required=required)
     if key is None:
         status, body = render(perform(None))
         return Outcome(status, body, False)

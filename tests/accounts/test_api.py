@@ -170,3 +170,17 @@ def test_account_opening_with_overdraft_and_joint_holder(api, staff, branch):
     account = BankAccount.objects.get(number=response.json()["number"])
     assert account.ledger.overdraft_limit == 500_000
     assert set(account.holders.values_list("number", flat=True)) == {first.number, second.number}
+
+
+def test_a_misspelt_first_name_finds_the_full_name(api, staff, branch):
+    wanted = CustomerFactory(full_name="Fatima Hassan", home_branch=branch)
+    CustomerFactory(full_name="Marco Esposito", home_branch=branch)
+    found = api(staff["teller"]).get("/api/v1/customers/", {"q": "Fatma"}).json()
+    assert [c["number"] for c in found] == [wanted.number]
+
+
+def test_looking_at_an_account_is_audited(api, staff):
+    account = open_account(staff["csr"], staff["supervisor"])
+    api(staff["teller"]).get(f"/api/v1/accounts/{account.number}/balance/")
+    assert AuditEvent.objects.filter(action="account.viewed", actor=staff["teller"],
+                                     customer_ref=account.customer.number).exists()
