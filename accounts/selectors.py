@@ -16,7 +16,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from branch_ops.money import Money
 from branch_ops.roles import Perm
 
 SEARCH_LIMIT = 20
+WORD_SIMILARITY_THRESHOLD = "0.45"
 _DIGITS = re.compile(r"^[+\d][\d\s-]{4,}$")
 
 
@@ -62,8 +63,12 @@ def customer_search(*, actor, query: str, limit: int = SEARCH_LIMIT) -> list[Cus
                         | Q(full_name__icontains=q) | Q(latin_name__icontains=q))
                 .order_by("-similarity", "number")
             )
-    results = list(qs[:limit]) if not isinstance(qs, list) else qs
     with transaction.atomic():
+        if not isinstance(qs, list):
+            with connection.cursor() as cur:  # a first name with one typo scores ~0.5 against a full name
+                cur.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [WORD_SIMILARITY_THRESHOLD])
+            qs = list(qs[:limit])
+        results = qs
         audit_event_write(actor=actor, action="customer.searched", object_type="accounts.customer",
                           after={"query": q[:80], "results": [c.number for c in results]})
     return results
