@@ -124,6 +124,7 @@ def ledger_post(
         _check_customer_statuses(accounts, {ln.account.pk for ln in lines if ln.side == DEBIT},
                                  {ln.account.pk for ln in lines if ln.side == CREDIT})
 
+    available_before = {pk: a.available for pk, a in accounts.items()}
     # new totals, account by account, in the order of the lines
     delta_debits: dict[int, int] = defaultdict(int)
     delta_credits: dict[int, int] = defaultdict(int)
@@ -151,8 +152,7 @@ def ledger_post(
         if account.kind == LedgerAccount.Kind.CUSTOMER and account.available < 0:
             raise LedgerError(
                 _("Not enough money in the account: available %(available)s.")
-                % {"available": Money(account.available + _spent(account.pk, delta_debits, delta_credits,
-                                                                 account), account.currency_id).format(_lang())},
+                % {"available": Money(max(available_before[account.pk], 0), account.currency_id).format(_lang())},
                 code="INSUFFICIENT_FUNDS", status_code=409,
             )
         if account.kind in LedgerAccount.CASH_KINDS and account.balance < 0:
@@ -173,12 +173,6 @@ def ledger_post(
             version=account.version,
         )
     return tx
-
-
-def _spent(pk, delta_debits, delta_credits, account) -> int:
-    """How much this posting took from the account (to report what *was* available)."""
-    change = delta_debits.get(pk, 0) - delta_credits.get(pk, 0)
-    return change if not account.debit_normal else -change
 
 
 def _lang() -> str:
