@@ -1,7 +1,8 @@
 """Branch Ops benchmark: a few platform operations measured against pgbench's TPC-B on the
 same PostgreSQL server, reported as ratios.
 
-    .venv/bin/python bench/run.py [--seconds 10]      (or: make bench)
+    .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8] [--only platform|ledger] [--profile]
+    (or: make bench)
 
 1. Reference: pgbench's built-in TPC-B-like script, one client (``-c 1 -T <seconds> -n``),
    in a scratch database ``bench_pgbench`` (initialised at scale 1, dropped at the end).
@@ -11,8 +12,13 @@ same PostgreSQL server, reported as ratios.
    - an approval round trip: ``account_open_request`` (CSR) then ``approval_decide``
      (supervisor), two service transactions;
    - an event-feed page: ``events_feed(limit=100)``, following the cursor.
-3. A markdown table (operation, ops/s, ratio to TPC-B tps) on stdout and under
-   "Latest run" in bench/README.md.
+3. Ledger measurements (bench/ledger_bench.py), in the same throwaway database:
+   - postings/s through ``transfer_post`` with 1, 2 and 4 client threads, against pgbench's
+     TPC-B with as many clients (scale 10, database ``bench_pgbench_tpcb``, dropped at the end);
+   - a hot account (every posting credits the same account), against the uncontended figure;
+   - on a 1,000,000-entry ledger (bulk-loaded in SQL, then ``ledger_verify``): median latency
+     of a balance read, of a 100-line statement page and of a balance computed by summing.
+4. Markdown tables on stdout and under "Latest run" in bench/README.md.
 
 Numbers are measurements, never assertions: tests do not time anything.
 """
@@ -29,12 +35,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "bench" / "README.md"
 LATEST_HEADING = "## Latest run"
 PGBENCH_DB = "bench_pgbench"
+PGBENCH_TPCB_DB = "bench_pgbench_tpcb"  # scale 10: the multi-client reference of the ledger rows
+TPCB_SCALE = 10
+LEDGER_CLIENTS = (1, 2, 4)
 APP_DB = "bench_branch_ops"
 FEED_EVENTS = 10_000  # the feed is read over at least this many events
 WARMUP_SECONDS = 1.0
@@ -89,23 +99,43 @@ def admin_sql(params: dict, *statements: str) -> None:
         conn.close()
 
 
-def pgbench_tps(params: dict, seconds: int) -> tuple[float, str]:
+def _tps(output: str, stderr: str) -> float:
+    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", output) or re.search(
+        r"tps = ([0-9.]+)", output)
+    if match is None:
+        raise SystemExit(f"could not read tps from pgbench output:\n{output}\n{stderr}")
+    return float(match.group(1))
+
+
+def pgbench_runs(params: dict, database: str, scale: int, clients: tuple[int, ...], seconds: int) -> dict[int, float]:
+    """Initialise ``database`` at ``scale``, run TPC-B with each client count (``-c N -j N``),
+    drop it; return {clients: tps}."""
     binary = pgbench_binary()
     env = libpq_env(params)
-    admin_sql(params, f"DROP DATABASE IF EXISTS {PGBENCH_DB} WITH (FORCE)", f"CREATE DATABASE {PGBENCH_DB}")
+    admin_sql(params, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", f"CREATE DATABASE {database}")
+    result = {}
     try:
-        subprocess.run([binary, "-i", "-s", "1", "-q", PGBENCH_DB], env=env, check=True,  # noqa: S603
+        subprocess.run([binary, "-i", "-s", str(scale), "-q", database], env=env, check=True,  # noqa: S603
                        capture_output=True, text=True)
-        run = subprocess.run([binary, "-c", "1", "-T", str(seconds), "-n", PGBENCH_DB], env=env,  # noqa: S603
-                             check=True, capture_output=True, text=True)
+        for n in clients:
+            jobs = ["-j", str(n)] if n > 1 else []
+            run = subprocess.run([binary, "-c", str(n), *jobs, "-T", str(seconds), "-n", database],  # noqa: S603
+                                 env=env, check=True, capture_output=True, text=True)
+            result[n] = _tps(run.stdout, run.stderr)
     finally:
-        admin_sql(params, f"DROP DATABASE IF EXISTS {PGBENCH_DB} WITH (FORCE)")
-    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", run.stdout) or re.search(
-        r"tps = ([0-9.]+)", run.stdout)
-    if match is None:
-        raise SystemExit(f"could not read tps from pgbench output:\n{run.stdout}\n{run.stderr}")
-    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.strip()  # noqa: S603
-    return float(match.group(1)), version
+        admin_sql(params, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    return result
+
+
+def pgbench_version() -> str:
+    return subprocess.run([pgbench_binary(), "--version"], capture_output=True, text=True,  # noqa: S603
+                          check=True).stdout.strip()
+
+
+def pgbench_tps(params: dict, seconds: int) -> tuple[float, str]:
+    """The platform rows' reference: one client, scale 1."""
+    tps = pgbench_runs(params, PGBENCH_DB, 1, (1,), seconds)[1]
+    return tps, pgbench_version()
 
 
 # --- the operations ------------------------------------------------------------------------------
@@ -193,6 +223,68 @@ def measure_app(seconds: float) -> list[tuple[str, float, str]]:
     return results
 
 
+# --- the ledger ------------------------------------------------------------------------------------
+
+@dataclass
+class LedgerResults:
+    tpcb: dict  # {clients: tps}, scale 10
+    runs: dict  # {clients: RunResult}, uncontended
+    hot: dict  # {clients: RunResult}
+    branches4: object  # RunResult: 4 clients at 4 branches (4 audit chains)
+    processes4: object  # RunResult: 4 clients as 4 processes (no shared GIL)
+    statements: int
+    big: object  # ledger_bench.BigLedger
+    reads: object  # ledger_bench.Reads
+    seconds: int
+    profile: object  # ledger_bench.Profile
+
+
+def measure_ledger(params: dict, seconds: int, profile: bool) -> LedgerResults:
+    import ledger_bench as lb
+
+    clients = LEDGER_CLIENTS
+    say(f"pgbench TPC-B, scale {TPCB_SCALE}, {'/'.join(map(str, clients))} clients, {seconds}s each, "
+        f"database {PGBENCH_TPCB_DB} ...")
+    tpcb = pgbench_runs(params, PGBENCH_TPCB_DB, TPCB_SCALE, clients, seconds)
+    say("  " + ", ".join(f"{n} clients {tps:,.0f} tps" for n, tps in tpcb.items()))
+
+    lb.setup_postings(max(clients))
+    statements = lb.transfer_statements()
+    runs, hot = {}, {}
+    for n in clients:
+        say(f"  transfer_post, {n} client(s), own accounts, {seconds}s ...")
+        runs[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS)
+        say(f"    {runs[n].ops_per_s:,.0f} postings/s ({runs[n].note()})")
+    for n in (1, max(clients)):
+        say(f"  transfer_post, {n} client(s), all crediting one hot account, {seconds}s ...")
+        hot[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS, hot=True)
+        say(f"    {hot[n].ops_per_s:,.0f} postings/s ({hot[n].note()})")
+    n = max(clients)
+    say(f"  transfer_post, {n} clients at {n} different branches (diagnostic), {seconds}s ...")
+    branches = lb.postings_rate(n, seconds, WARMUP_SECONDS, actors=lb.branch_actors(n))
+    say(f"    {branches.ops_per_s:,.0f} postings/s ({branches.note()})")
+    say(f"  transfer_post, {n} clients as {n} processes (diagnostic), {seconds}s ...")
+    processes = lb.postings_rate(n, seconds, WARMUP_SECONDS, processes=True)
+    say(f"    {processes.ops_per_s:,.0f} postings/s ({processes.note()})")
+    say("  transfer_post, one client, plain and under cProfile ...")
+    profiled = lb.profile_transfers()
+    for label, ms, share in profiled.phases:
+        say(f"    {ms:6.2f} ms {share:5.0%}  {label}")
+    if profile:
+        say(profiled.text)
+
+    big = lb.build_big_ledger()
+    report = big.verify_report
+    say(f"  ledger_verify: {report.accounts_checked:,} accounts, {report.entries_checked:,} entries, "
+        f"{len(report.problems)} problems ({big.verify_seconds:.1f} s)")
+    if not report.ok:
+        raise SystemExit("ledger_verify found problems:\n" + "\n".join(report.problems[:20]))
+    say("  reads on the hot account ...")
+    reads = lb.measure_reads(big)
+    return LedgerResults(tpcb=tpcb, runs=runs, hot=hot, branches4=branches, processes4=processes,
+                         statements=statements, big=big, reads=reads, seconds=seconds, profile=profiled)
+
+
 # --- report ---------------------------------------------------------------------------------------
 
 def machine() -> dict:
@@ -209,9 +301,15 @@ def machine() -> dict:
     if cpuinfo.exists():
         found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
         cpu = found.group(1).strip() if found else ""
+    ram = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        found = re.search(r"^MemTotal:\s*(\d+) kB", meminfo.read_text(), re.MULTILINE)
+        ram = f"{int(found.group(1)) / 1024 / 1024:.1f} GiB RAM" if found else ""
     return {
         "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu": cpu,
+        "ram": ram,
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()} {platform.machine()}",
         "postgres": server_version,
@@ -219,19 +317,28 @@ def machine() -> dict:
     }
 
 
-def render(tps: float, pgbench_version: str, results: list[tuple[str, float, str]], info: dict,
-           seconds: int, embedded: bool) -> str:
+def render_header(info: dict, pgbench_version: str, embedded: bool) -> list[str]:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     pg = info["pg_settings"]
-    lines = [
+    parts = [f"nproc {info['nproc']}", info["ram"], info["cpu"], info["os"]]
+    return [
         LATEST_HEADING,
         "",
         f"- date: {now}",
-        f"- machine: nproc {info['nproc']}" + (f", {info['cpu']}" if info["cpu"] else "") + f", {info['os']}",
+        "- machine: " + ", ".join(p for p in parts if p),
         f"- python {info['python']}; PostgreSQL {info['postgres']} "
         f"({'embedded, Unix socket' if embedded else 'DATABASE_URL'}; fsync={pg.get('fsync')}, "
-        f"synchronous_commit={pg.get('synchronous_commit')}); {pgbench_version}",
-        f"- each row: {WARMUP_SECONDS:g} s warm-up, then {seconds} s, one client, one thread",
+        f"synchronous_commit={pg.get('synchronous_commit')}, shared_buffers={pg.get('shared_buffers')} x 8 kB); "
+        f"{pgbench_version}",
+        "",
+    ]
+
+
+def render_platform(tps: float, results: list[tuple[str, float, str]], seconds: int) -> list[str]:
+    lines = [
+        "### Platform operations",
+        "",
+        f"Each row: {WARMUP_SECONDS:g} s warm-up, then {seconds} s, one client, one thread.",
         "",
         "| operation | ops/s | ratio to pgbench TPC-B tps | what one op is |",
         "|---|---:|---:|---|",
@@ -240,7 +347,96 @@ def render(tps: float, pgbench_version: str, results: list[tuple[str, float, str
     ]
     for name, ops, note in results:
         lines.append(f"| {name} | {ops:,.0f} | {ops / tps:.2f} | {note} |")
-    return "\n".join(lines) + "\n"
+    return lines + [""]
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**NO**"
+
+
+def render_ledger(r: LedgerResults) -> list[str]:
+    import ledger_bench as lb
+
+    s, top = r.seconds, max(r.runs)
+    lines = [
+        "### Ledger",
+        "",
+        f"Postings: `transfer_post` (idempotency_claim=None; {r.statements} SQL statements counting BEGIN and COMMIT: "
+        "2 ledger entries, 1 audit event, 1 outbox event), one Python thread and one connection per client, "
+        f"{WARMUP_SECONDS:g} s warm-up, then {s} s; each client moves 1.00 AED between two random accounts of its "
+        f"own share of {lb.FUNDED_ACCOUNTS} funded accounts (shares disjoint). All clients are CSRs of one branch. "
+        f"Reference: pgbench TPC-B, scale {TPCB_SCALE}, `-c N -j N -T {s} -n`, in the same run.",
+        "",
+        "| measurement | value | reference | ratio | target | met? |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for n, run in r.runs.items():
+        target = "≥ 0.3x" if n == top else "-"
+        met = _met(run.ops_per_s / r.tpcb[n] >= 0.3) if n == top else "-"
+        lines.append(f"| postings/s, {n} client{'s' if n > 1 else ''} | {run.ops_per_s:,.0f} "
+                     f"| TPC-B {n} client{'s' if n > 1 else ''}: {r.tpcb[n]:,.0f} tps "
+                     f"| {run.ops_per_s / r.tpcb[n]:.2f}x | {target} | {met} |")
+    hot_top, hot_one = r.hot[top], r.hot[1]
+    lines.append(f"| hot account: postings/s, {top} clients, all crediting one account | {hot_top.ops_per_s:,.0f} "
+                 f"| uncontended {top} clients: {r.runs[top].ops_per_s:,.0f} "
+                 f"| {hot_top.ops_per_s / r.runs[top].ops_per_s:.2f}x | ≥ 0.5x "
+                 f"| {_met(hot_top.ops_per_s / r.runs[top].ops_per_s >= 0.5)} |")
+    lines.append(f"| hot account: postings/s, 1 client (for reference) | {hot_one.ops_per_s:,.0f} "
+                 f"| uncontended 1 client: {r.runs[1].ops_per_s:,.0f} "
+                 f"| {hot_one.ops_per_s / r.runs[1].ops_per_s:.2f}x | - | - |")
+    b, pr = r.branches4, r.processes4
+    lines.append(f"| diagnostic: postings/s, {b.clients} clients at {b.clients} branches (one audit chain each) "
+                 f"| {b.ops_per_s:,.0f} | uncontended {top} clients, one branch: {r.runs[top].ops_per_s:,.0f} "
+                 f"| {b.ops_per_s / r.runs[top].ops_per_s:.2f}x | - | - |")
+    lines.append(f"| diagnostic: postings/s, {pr.clients} clients as {pr.clients} processes (no shared GIL) "
+                 f"| {pr.ops_per_s:,.0f} | TPC-B {pr.clients} clients: {r.tpcb[pr.clients]:,.0f} tps "
+                 f"| {pr.ops_per_s / r.tpcb[pr.clients]:.2f}x | - | - |")
+    rd = r.reads
+    floor = rd.select1.median_ms
+    lines += [
+        f"| balance read (ledger row by pk + .balance/.available), median | {rd.balance.median_ms:.2f} ms "
+        f"| `SELECT 1` round trip: {floor:.2f} ms | {rd.balance.median_ms / floor:.1f}x | < 2 ms "
+        f"| {_met(rd.balance.median_ms < 2)} |",
+        f"| statement page (`account_statement`, {lb.STATEMENT_DAYS} days mid-year, limit 100), median "
+        f"| {rd.statement.median_ms:.2f} ms | `SELECT 1` round trip: {floor:.2f} ms "
+        f"| {rd.statement.median_ms / floor:.1f}x | < 2 ms | {_met(rd.statement.median_ms < 2)} |",
+        f"| balance by summing (`ledger_balance_by_summing`, hordak-style), median | {rd.summing.median_ms:.2f} ms "
+        f"| O(1) balance read: {rd.balance.median_ms:.2f} ms | {rd.summing.median_ms / rd.balance.median_ms:,.0f}x "
+        "| - | - |",
+        "",
+    ]
+    big, rep, prof = r.big, r.big.verify_report, r.profile
+    runs = [*r.runs.values(), *r.hot.values(), b, pr]
+    lines += [
+        "- CPU during the posting runs (cores busy; the machine has "
+        f"{os.cpu_count()}): "
+        + "; ".join(f"{n} client{'s' if n > 1 else ''}: client {run.client_cpu:.2f}, machine {run.machine_cpu:.2f}"
+                    for n, run in r.runs.items())
+        + f"; hot {top} clients: client {hot_top.client_cpu:.2f}, machine {hot_top.machine_cpu:.2f}"
+        + f"; {pr.clients} processes: machine {pr.machine_cpu:.2f}.",
+        f"- errors during the posting runs: {sum(x.errors for x in runs)}"
+        + (f" (first: {next(x.first_error for x in runs if x.errors)[:120]})" if any(x.errors for x in runs) else "")
+        + ".",
+        f"- one transfer_post, one client: {prof.plain_ms:.2f} ms plain; under cProfile ({prof.calls} calls) "
+        f"{prof.python_share:.0%} of its time is Python (outside cursor.execute and COMMIT):",
+        "",
+        "  | part of transfer_post | ms per call under cProfile | share |",
+        "  |---|---:|---:|",
+    ]
+    lines += [f"  | {label.strip()} | {ms:.2f} | {share:.0%} |" for label, ms, share in prof.phases]
+    lines += [
+        "",
+        f"- 1M-entry ledger: {big.entries:,} entries in all, the hot account {big.hot_entries:,} of them over "
+        f"{lb.BULK_DAYS} days; loaded in {big.load_seconds:.1f} s (one SQL batch with "
+        "`session_replication_role = replica`, then VACUUM ANALYZE). "
+        f"`ledger_verify()`: {rep.accounts_checked:,} accounts, {rep.entries_checked:,} entries, "
+        f"{len(rep.problems)} problems ({big.verify_seconds:.1f} s).",
+        f"- reads: {rd.balance.calls} / {rd.statement.calls} / {rd.summing.calls} calls; p95 "
+        f"{rd.balance.p95_ms:.2f} / {rd.statement.p95_ms:.2f} / {rd.summing.p95_ms:.2f} ms; statement "
+        f"{rd.statement_range[0]} to {rd.statement_range[1]} ({rd.statement_lines} lines, more pages follow); "
+        "the summed balance equals the stored one.",
+    ]
+    return lines + [""]
 
 
 def write_readme(section: str) -> None:
@@ -251,9 +447,13 @@ def write_readme(section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--seconds", type=int, default=10, help="measuring time per operation (default 10)")
+    parser.add_argument("--seconds", type=int, default=10, help="measuring time per platform operation (default 10)")
+    parser.add_argument("--ledger-seconds", type=int, default=8, help="measuring time per posting run (default 8)")
+    parser.add_argument("--only", choices=["platform", "ledger"], help="run one part (prints only, README untouched)")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of transfer_post")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args(argv)
+    do_platform, do_ledger = args.only in (None, "platform"), args.only in (None, "ledger")
 
     import django
     from django.conf import settings
@@ -263,26 +463,39 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.db import connection
 
+    started = time.perf_counter()
     params = dict(connection.settings_dict)
     embedded = not os.environ.get("DATABASE_URL")
-    say(f"pgbench TPC-B, 1 client, {args.seconds}s, database {PGBENCH_DB} ...")
-    tps, pgbench_version = pgbench_tps(params, args.seconds)
-    say(f"  {tps:,.0f} tps")
+    tps = 0.0
+    if do_platform:
+        say(f"pgbench TPC-B, 1 client, {args.seconds}s, database {PGBENCH_DB} ...")
+        tps = pgbench_tps(params, args.seconds)[0]
+        say(f"  {tps:,.0f} tps")
 
     info = machine()
     old_name = connection.settings_dict["NAME"]
     connection.settings_dict.setdefault("TEST", {})["NAME"] = APP_DB
     say(f"migrating throwaway database {APP_DB} ...")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+    results, ledger = [], None
     try:
-        results = measure_app(args.seconds)
+        if do_platform:
+            results = measure_app(args.seconds)
+        if do_ledger:
+            ledger = measure_ledger(params, args.ledger_seconds, args.profile)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
-    section = render(tps, pgbench_version, results, info, args.seconds, embedded)
+    lines = render_header(info, pgbench_version(), embedded)
+    if do_platform:
+        lines += render_platform(tps, results, args.seconds)
+    if ledger is not None:
+        lines += render_ledger(ledger)
+    lines.append(f"Whole run: {time.perf_counter() - started:.0f} s.")
+    section = "\n".join(lines) + "\n"
     say()
     say(section)
-    if not args.no_readme:
+    if not args.no_readme and args.only is None:
         write_readme(section)
         say(f"written to {README.relative_to(ROOT)}")
     return 0
