@@ -349,8 +349,7 @@ class TransferOutput(serializers.Serializer):
     amount = serializers.SerializerMethodField()
 
     def get_amount(self, tx) -> dict:
-        entry = next(e for e in tx.entries.all() if e.side == "D")
-        return {"amount": entry.amount, "currency": entry.currency_id}
+        return {"amount": tx.metadata["amount"], "currency": tx.metadata["currency"]}
 
 
 class TransferCreateApi(APIView):

@@ -14,15 +14,19 @@ that calls these). The order inside a posting is always the same:
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from psycopg2.extras import Json
 
-from accounts.models import BankAccount, Hold, LedgerAccount, LedgerEntry, LedgerTransaction
+from accounts.models import BankAccount, Hold, LedgerAccount, LedgerTransaction
 from branch_ops.errors import ApplicationError, Conflict
 from branch_ops.money import Money
 
@@ -35,20 +39,45 @@ class LedgerError(ApplicationError):
 
 @dataclass(frozen=True)
 class Line:
-    """One side of a posting: debit or credit ``amount`` on ``account``."""
+    """One side of a posting: debit or credit ``amount`` on ``account`` (a ledger account
+    or its id)."""
 
-    account: LedgerAccount
+    account: LedgerAccount | int
     side: str
     amount: Money
 
 
+_LOCK_SQL = """
+SELECT la.id, la.kind, la.currency_id, la.branch_id, la.name, la.debit_normal, la.posted_debits,
+       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version, ba.status, ba.number
+FROM accounts_ledgeraccount la LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
+WHERE la.id = ANY(%s) ORDER BY la.id FOR NO KEY UPDATE OF la
+"""
+
+
 def lock_ledger_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
-    """Row-lock ledger accounts in ascending id order (the one lock helper of this app)."""
+    """Row-lock ledger accounts in ascending id order (the one lock helper of this app).
+    Each returned account also carries its bank account's ``bank_status`` and
+    ``bank_number`` (None for internal accounts), read after the lock."""
     wanted = sorted(set(ids))
-    rows = list(
-        LedgerAccount.objects.filter(pk__in=wanted).order_by("pk").select_for_update(no_key=True, of=("self",))
-    )
-    return {row.pk: row for row in rows}
+    with connection.cursor() as cur:
+        cur.execute(_LOCK_SQL, [wanted])
+        rows = cur.fetchall()
+    locked = {}
+    for (pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version, status,
+         number) in rows:
+        account = LedgerAccount(id=pk, kind=kind, currency_id=currency, branch_id=branch_id, name=name,
+                                debit_normal=debit_normal, posted_debits=pdeb, posted_credits=pcred,
+                                pending_debits=pend, overdraft_limit=overdraft, version=version)
+        account._state.adding = False
+        account._state.db = "default"
+        account.bank_status, account.bank_number = status, number
+        locked[pk] = account
+    return locked
+
+
+def _pk(account) -> int:
+    return account if isinstance(account, int) else account.pk
 
 
 def _require_atomic() -> None:
@@ -70,17 +99,14 @@ def _status_error(number: str, status: str) -> LedgerError:
 
 
 def _check_customer_statuses(accounts: dict[int, LedgerAccount], debited: set[int], credited: set[int]) -> None:
-    customer_ids = [pk for pk, a in accounts.items() if a.kind == LedgerAccount.Kind.CUSTOMER]
-    if not customer_ids:
-        return
-    statuses = dict(BankAccount.objects.filter(ledger_id__in=customer_ids).values_list("ledger_id", "status"))
-    numbers = dict(BankAccount.objects.filter(ledger_id__in=customer_ids).values_list("ledger_id", "number"))
-    for pk in customer_ids:
-        status = statuses.get(pk, "closed")
+    for pk, account in accounts.items():
+        if account.kind != LedgerAccount.Kind.CUSTOMER:
+            continue
+        status, number = account.bank_status or "closed", account.bank_number or "?"
         if pk in debited and status != BankAccount.Status.ACTIVE:
-            raise _status_error(numbers.get(pk, "?"), status)
+            raise _status_error(number, status)
         if pk in credited and status in ("pending", "closed"):
-            raise _status_error(numbers.get(pk, "?"), status)
+            raise _status_error(number, status)
 
 
 def ledger_post(
@@ -111,9 +137,9 @@ def ledger_post(
     if any(per_currency.values()):
         raise LedgerError(_("Debits and credits differ: the posting does not balance."), code="UNBALANCED")
 
-    accounts = lock_ledger_accounts([line.account.pk for line in lines] + list(release_holds))
+    accounts = lock_ledger_accounts([_pk(line.account) for line in lines] + list(release_holds))
     for line in lines:
-        account = accounts[line.account.pk]
+        account = accounts[_pk(line.account)]
         if account.currency_id != line.amount.currency:
             raise LedgerError(
                 _("The amount is in %(given)s but the account is in %(expected)s.")
@@ -121,8 +147,8 @@ def ledger_post(
                 code="CURRENCY_MISMATCH", field="currency",
             )
     if check_status:
-        _check_customer_statuses(accounts, {ln.account.pk for ln in lines if ln.side == DEBIT},
-                                 {ln.account.pk for ln in lines if ln.side == CREDIT})
+        _check_customer_statuses(accounts, {_pk(ln.account) for ln in lines if ln.side == DEBIT},
+                                 {_pk(ln.account) for ln in lines if ln.side == CREDIT})
 
     available_before = {pk: a.available for pk, a in accounts.items()}
     # new totals, account by account, in the order of the lines
@@ -132,11 +158,8 @@ def ledger_post(
     entries = []
     for pk, amount in release_holds.items():
         accounts[pk].pending_debits -= amount
-    tx = LedgerTransaction(kind=kind, description=description[:200], branch=branch,
-                           created_by=actor if actor is not None and actor.is_authenticated else None,
-                           reverses=reverses, metadata=metadata or {})
     for line in lines:
-        account = accounts[line.account.pk]
+        account = accounts[_pk(line.account)]
         if line.side == DEBIT:
             account.posted_debits += line.amount.amount
             delta_debits[account.pk] += line.amount.amount
@@ -145,9 +168,8 @@ def ledger_post(
             delta_credits[account.pk] += line.amount.amount
         account.version += 1
         versions[account.pk] = account.version
-        entries.append(LedgerEntry(transaction=tx, account=account, side=line.side, amount=line.amount.amount,
-                                   currency_id=line.amount.currency, account_version=account.version,
-                                   balance_after=account.balance))
+        entries.append((account.pk, line.side, line.amount.amount, line.amount.currency, account.version,
+                        account.balance))
     for account in accounts.values():
         if account.kind == LedgerAccount.Kind.CUSTOMER and account.available < 0:
             raise LedgerError(
@@ -161,18 +183,51 @@ def ledger_post(
                 code="INSUFFICIENT_CASH", status_code=409,
             )
 
-    tx.save()
-    LedgerEntry.objects.bulk_create(entries)
-    for pk, account in accounts.items():
-        if pk not in versions and pk not in release_holds:
-            continue
-        LedgerAccount.objects.filter(pk=pk).update(
-            posted_debits=F("posted_debits") + delta_debits.get(pk, 0),
-            posted_credits=F("posted_credits") + delta_credits.get(pk, 0),
-            pending_debits=F("pending_debits") - release_holds.get(pk, 0),
-            version=account.version,
-        )
+    changed = sorted(set(versions) | set(release_holds))
+    totals = [(pk, delta_debits.get(pk, 0), delta_credits.get(pk, 0), release_holds.get(pk, 0), accounts[pk].version)
+              for pk in changed]
+    tx = LedgerTransaction(public_id=uuid.uuid4(), kind=kind, description=description[:200], branch=branch,
+                           created_by=actor if actor is not None and actor.is_authenticated else None,
+                           reverses=reverses, metadata=metadata or {})
+    with connection.cursor() as cur:
+        cur.execute(_WRITE_SQL.format(
+            entries=", ".join(["(%s::bigint, %s, %s::bigint, %s, %s::bigint, %s::bigint)"] * len(entries)),
+            totals=", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(totals)),
+        ), [str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
+            Json(tx.metadata, dumps=_dumps), *[v for row in entries for v in row], *[v for row in totals for v in row]])
+        tx.pk, tx.posted_at = cur.fetchone()
+    tx._state.adding = False
+    tx._state.db = "default"
     return tx
+
+
+# One round trip writes the transaction, its entries and the new totals (data-modifying CTEs
+# all run); the deferred triggers check the balance at COMMIT.
+_WRITE_SQL = """
+WITH tx AS (
+    INSERT INTO accounts_ledgertransaction (public_id, kind, description, branch_id, created_by_id, reverses_id,
+                                            metadata, posted_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp()) RETURNING id, posted_at
+), entries AS (
+    INSERT INTO accounts_ledgerentry (transaction_id, account_id, side, amount, currency_id, account_version,
+                                      balance_after, posted_at)
+    SELECT tx.id, e.account_id, e.side, e.amount, e.currency, e.version, e.balance_after, clock_timestamp()
+    FROM tx, (VALUES {entries}) AS e(account_id, side, amount, currency, version, balance_after)
+    RETURNING 1
+), totals AS (
+    UPDATE accounts_ledgeraccount a
+    SET posted_debits = a.posted_debits + t.debits, posted_credits = a.posted_credits + t.credits,
+        pending_debits = a.pending_debits - t.released, version = t.version
+    FROM (VALUES {totals}) AS t(id, debits, credits, released, version)
+    WHERE a.id = t.id
+    RETURNING 1
+)
+SELECT id, posted_at FROM tx
+"""
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
 
 
 def _lang() -> str:

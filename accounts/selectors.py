@@ -167,27 +167,44 @@ def account_statement(*, account: BankAccount, start: dt.date, end: dt.date, aft
     zone = zoneinfo.ZoneInfo(account.branch.time_zone)
     lo = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
-    entries = LedgerEntry.objects.filter(account_id=account.ledger_id)
-    before = entries.filter(posted_at__lt=lo).order_by("-posted_at", "-id").values_list("balance_after", flat=True)[:1]
-    opening = before[0] if before else 0
-    until = entries.filter(posted_at__lt=hi).order_by("-posted_at", "-id").values_list("balance_after", flat=True)[:1]
-    closing = until[0] if until else opening
-    page = entries.filter(posted_at__gte=lo, posted_at__lt=hi)
-    if after:
-        page = page.filter(account_version__gt=_uncursor(after))
-    rows = list(page.select_related("transaction").order_by("posted_at", "id")[: limit + 1])
+    with connection.cursor() as cur:
+        cur.execute(_BALANCES_AROUND, [account.ledger_id, lo, account.ledger_id, hi])
+        opening, closing = cur.fetchone()
+        opening = opening or 0
+        closing = opening if closing is None else closing
+        after_version = _uncursor(after) if after else 0
+        cur.execute(_PAGE, [account.ledger_id, lo, hi, after_version, limit + 1])
+        rows = cur.fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     lines = [
-        StatementLine(
-            posted_at=e.posted_at.astimezone(zone), description=e.transaction.description, kind=e.transaction.kind,
-            reference=str(e.transaction.public_id),
-            debit=e.amount if e.side == "D" else 0, credit=e.amount if e.side == "C" else 0, balance=e.balance_after,
-        )
-        for e in rows
+        StatementLine(posted_at=posted_at.astimezone(zone), description=description, kind=kind,
+                      reference=str(reference), debit=amount if side == "D" else 0,
+                      credit=amount if side == "C" else 0, balance=balance_after)
+        for posted_at, side, amount, balance_after, version, entry_id, description, kind, reference in rows
     ]
+    next_cursor = _cursor(rows[-1][5], rows[-1][4]) if more else None
     return Statement(account=account, start=start, end=end, opening_balance=opening, closing_balance=closing,
-                     lines=lines, next_cursor=_cursor(rows[-1].id, rows[-1].account_version) if more else None)
+                     lines=lines, next_cursor=next_cursor)
+
+
+# Two index probes on (account, posted_at, id): the last balance before the period and
+# before its end.
+_BALANCES_AROUND = """
+SELECT (SELECT balance_after FROM accounts_ledgerentry WHERE account_id = %s AND posted_at < %s
+        ORDER BY posted_at DESC, id DESC LIMIT 1),
+       (SELECT balance_after FROM accounts_ledgerentry WHERE account_id = %s AND posted_at < %s
+        ORDER BY posted_at DESC, id DESC LIMIT 1)
+"""
+
+# One index range scan for the page, joined to its transactions.
+_PAGE = """
+SELECT e.posted_at, e.side, e.amount, e.balance_after, e.account_version, e.id, t.description, t.kind, t.public_id
+FROM accounts_ledgerentry e JOIN accounts_ledgertransaction t ON t.id = e.transaction_id
+WHERE e.account_id = %s AND e.posted_at >= %s AND e.posted_at < %s AND e.account_version > %s
+ORDER BY e.posted_at, e.id
+LIMIT %s
+"""
 
 
 def ledger_balance_by_summing(ledger: LedgerAccount) -> int:

@@ -319,6 +319,23 @@ def _on_close_approved(approval, actor) -> None:
 
 # --- transfers ------------------------------------------------------------------------------------
 
+def _accounts_for_posting(numbers: dict[str, str]) -> dict[str, dict]:
+    """``{field: account number}`` -> ``{field: row}`` in one query (number, ledger id,
+    currency, customer number); wrong check digits or an unknown number is a clear error."""
+    for field, number in numbers.items():
+        if not account_number_is_valid(number):
+            raise ApplicationError(_("The account number is not valid (check digits)."),
+                                   code="INVALID_ACCOUNT_NUMBER", field=field)
+    rows = {row["number"]: row for row in BankAccount.objects.filter(number__in=list(numbers.values()))
+            .values("number", "ledger_id", "currency_id", "customer__number")}
+    found = {}
+    for field, number in numbers.items():
+        if number not in rows:
+            raise NotFound(_("No such account."), code="ACCOUNT_NOT_FOUND", field=field)
+        found[field] = rows[number]
+    return found
+
+
 def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, description: str = "",
                   idempotency_claim=None) -> LedgerTransaction:
     """Move money between two customer accounts of the same currency."""
@@ -329,21 +346,21 @@ def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, d
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.POST_TRANSFER)
-        source = _account_by_number(from_account)
-        target = _account_by_number(to_account)
-        if source.currency_id != target.currency_id:
+        found = _accounts_for_posting({"from_account": from_account, "to_account": to_account})
+        source, target = found["from_account"], found["to_account"]
+        if source["currency_id"] != target["currency_id"]:
             raise LedgerError(_("Both accounts must be in the same currency; use a currency exchange."),
                               code="CURRENCY_MISMATCH", field="to_account")
+        details = {"from": from_account, "to": to_account, **amount.as_dict()}
         tx = ledger_post(
             kind="transfer", actor=actor, branch=profile.branch, description=description,
-            lines=[Line(source.ledger, DEBIT, amount), Line(target.ledger, CREDIT, amount)],
-            metadata={"from": source.number, "to": target.number},
+            lines=[Line(source["ledger_id"], DEBIT, amount), Line(target["ledger_id"], CREDIT, amount)],
+            metadata=details,
         )
-        audit_event_write(actor=actor, action="transfer.posted", obj=tx, customer_ref=source.customer.number,
-                          after={"from": source.number, "to": target.number, **amount.as_dict()})
+        audit_event_write(actor=actor, action="transfer.posted", obj=tx, customer_ref=source["customer__number"],
+                          after=details)
         event_publish(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
-                      payload={"from": source.number, "to": target.number, **amount.as_dict(),
-                               "description": description})
+                      payload={**details, "description": description})
         idempotency.finish(idempotency_claim, tx)
     return tx
 
