@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from branch_ops import api, views
+from teller import api as teller_api
 
 api_v1 = [
     path("me/", api.MeApi.as_view(), name="me"),
@@ -34,6 +35,18 @@ api_v1 = [
     path("accounts/<str:number>/close-requests/", accounts_api.AccountCloseRequestApi.as_view(),
          name="account-close-request"),
     path("transfers/", accounts_api.TransferCreateApi.as_view(), name="transfer-create"),
+    path("teller/session/", teller_api.SessionApi.as_view(), name="teller-session"),
+    path("teller/session/open/", teller_api.SessionOpenApi.as_view(), name="teller-session-open"),
+    path("teller/session/close/", teller_api.SessionCloseApi.as_view(), name="teller-session-close"),
+    path("teller/journal/", teller_api.JournalApi.as_view(), name="teller-journal"),
+    path("teller/vault-transfers/", teller_api.VaultTransferRequestApi.as_view(), name="vault-transfer-request"),
+    path("teller/vault-transfers/<uuid:transfer_id>/confirm/", teller_api.VaultTransferConfirmApi.as_view(),
+         name="vault-transfer-confirm"),
+    path("teller/vault-transfers/<uuid:transfer_id>/reject/", teller_api.VaultTransferRejectApi.as_view(),
+         name="vault-transfer-reject"),
+    path("teller/deposits/", teller_api.CashDepositApi.as_view(), name="cash-deposit"),
+    path("teller/withdrawals/", teller_api.CashWithdrawalApi.as_view(), name="cash-withdrawal"),
+    path("teller/operations/<str:reference>/", teller_api.OperationDetailApi.as_view(), name="cash-operation"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -1,0 +1,238 @@
+"""Teller API (``/api/v1/teller/``): the drawer session, vault transfers, cash deposits and
+withdrawals, the journal. The same services as the teller window.
+
+Denominations are ``{"<value in minor units>": <quantity>}``: two 500 AED notes and one 100
+AED note are ``{"50000": 2, "10000": 1}``."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import MoneySerializer
+from branch_ops import idempotency
+from branch_ops.api import IDEMPOTENCY_REQUIRED, respond
+from branch_ops.roles import Perm
+from teller import selectors, services
+from teller.models import CashOperation, VaultTransfer
+
+DenominationsField = serializers.DictField(child=serializers.IntegerField(min_value=0), allow_empty=True)
+
+
+class CountsInput(serializers.Serializer):
+    counts = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField(min_value=0)),
+                                   help_text='{"AED": {"50000": 10, "10000": 20}}: per currency, notes by value')
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    drawer = serializers.CharField(source="drawer.code")
+    branch = serializers.CharField(source="drawer.branch.code")
+    business_date = serializers.DateField()
+    status = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    open_difference = serializers.JSONField()
+    variance = serializers.JSONField(help_text="shown once the closing count is in (blind close)")
+
+
+class CashPositionOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    cash = serializers.IntegerField()
+    holdings = serializers.DictField(child=serializers.IntegerField())
+
+
+class SessionDetailOutput(serializers.Serializer):
+    session = SessionOutput()
+    cash = CashPositionOutput(many=True)
+
+
+def _session_body(session) -> dict:
+    return {"session": SessionOutput(session).data, "cash": selectors.drawer_position(session)}
+
+
+class SessionApi(APIView):
+    required_perm = Perm.OPERATE_DRAWER
+
+    @extend_schema(responses=SessionDetailOutput, summary="My open drawer session and its cash per currency")
+    def get(self, request):
+        return Response(_session_body(selectors.my_open_session(actor=request.user)))
+
+
+class SessionOpenApi(APIView):
+    required_perm = Perm.OPERATE_DRAWER
+
+    @extend_schema(request=CountsInput, responses={201: SessionOutput}, summary="Open my drawer with a count",
+                   examples=[OpenApiExample("Count", request_only=True,
+                                            value={"counts": {"AED": {"50000": 10, "10000": 20}}})])
+    def post(self, request):
+        data = CountsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        session = services.drawer_session_open(actor=request.user, counts=data.validated_data["counts"])
+        return Response(SessionOutput(session).data, status=201)
+
+
+class SessionCloseApi(APIView):
+    required_perm = Perm.OPERATE_DRAWER
+
+    @extend_schema(request=CountsInput, responses=SessionOutput,
+                   summary="Blind close: send the count; the variance comes back only then")
+    def post(self, request):
+        data = CountsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        session = services.drawer_session_close(actor=request.user, counts=data.validated_data["counts"])
+        return Response(SessionOutput(session).data)
+
+
+class VaultTransferOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    direction = serializers.CharField()
+    currency = serializers.CharField(source="currency_id")
+    amount = serializers.IntegerField()
+    denominations = serializers.JSONField()
+    status = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by.username")
+    confirmed_by = serializers.CharField(source="confirmed_by.username", allow_null=True, default=None)
+
+
+class VaultTransferRequestApi(APIView):
+    required_perm = Perm.OPERATE_DRAWER
+
+    class VaultTransferInput(serializers.Serializer):
+        direction = serializers.ChoiceField(choices=VaultTransfer.Direction.values)
+        currency = serializers.CharField(min_length=3, max_length=3)
+        denominations = DenominationsField
+
+    @extend_schema(request=VaultTransferInput, responses={201: VaultTransferOutput},
+                   summary="Ask the vault custodian for cash (or send cash back)")
+    def post(self, request):
+        data = self.VaultTransferInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        transfer = services.vault_transfer_request(actor=request.user, **data.validated_data)
+        return Response(VaultTransferOutput(transfer).data, status=201)
+
+
+class _VaultTransferDecideApi(APIView):
+    required_perm = Perm.CONFIRM_VAULT
+    confirm = True
+
+    @extend_schema(request=None, responses=VaultTransferOutput)
+    def post(self, request, transfer_id):
+        transfer = services.vault_transfer_confirm(actor=request.user, transfer_id=transfer_id, confirm=self.confirm)
+        return Response(VaultTransferOutput(transfer).data)
+
+
+class VaultTransferConfirmApi(_VaultTransferDecideApi):
+    confirm = True
+
+
+class VaultTransferRejectApi(_VaultTransferDecideApi):
+    confirm = False
+
+
+class OperationOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    reference = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    account = serializers.CharField(source="account.number", allow_null=True, default=None)
+    amount = serializers.IntegerField()
+    currency = serializers.CharField(source="currency_id")
+    denominations = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class PartyInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    document = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    document_checked = serializers.BooleanField(required=False, default=False)
+    occupation = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    source_of_funds = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class CashInput(serializers.Serializer):
+    account = serializers.CharField(max_length=34)
+    amount = MoneySerializer()
+    denominations = DenominationsField
+    party = PartyInput(required=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+def _render_operation(operation: CashOperation) -> tuple[int, dict]:
+    status = 201 if operation.status == CashOperation.Status.POSTED else 202
+    return status, OperationOutput(operation).data
+
+
+class _CashApi(APIView):
+    required_perm = Perm.POST_CASH
+    service = None
+    scope = ""
+
+    def post(self, request):
+        data = CashInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        outcome = idempotency.run_idempotent(
+            request, scope=self.scope, data=request.data, required=True,
+            perform=lambda claim: type(self).service(
+                actor=request.user, account_number=v["account"], amount=v["amount"],
+                denominations=v["denominations"], party=v.get("party") or {}, description=v["description"],
+                idempotency_claim=claim),
+            render=_render_operation,
+        )
+        return respond(outcome)
+
+
+CASH_EXAMPLE = OpenApiExample("600 AED in notes", request_only=True, value={
+    "account": "000100000156", "amount": {"amount": 60000, "currency": "AED"},
+    "denominations": {"50000": 1, "10000": 1},
+    "party": {"name": "Fatima Al Zahra", "document": "P1234567", "document_checked": True}})
+
+
+class CashDepositApi(_CashApi):
+    service = staticmethod(services.cash_deposit_post)
+    scope = "cash.deposit"
+
+    @extend_schema(request=CashInput, responses={201: OperationOutput, 202: OperationOutput},
+                   parameters=[IDEMPOTENCY_REQUIRED], examples=[CASH_EXAMPLE],
+                   summary="Cash deposit (202 when it waits for a supervisor's override)")
+    def post(self, request):
+        return super().post(request)
+
+
+class CashWithdrawalApi(_CashApi):
+    service = staticmethod(services.cash_withdrawal_post)
+    scope = "cash.withdrawal"
+
+    @extend_schema(request=CashInput, responses={201: OperationOutput, 202: OperationOutput},
+                   parameters=[IDEMPOTENCY_REQUIRED], examples=[CASH_EXAMPLE],
+                   summary="Cash withdrawal: identity checked, within the balance, the cash and the notes held")
+    def post(self, request):
+        return super().post(request)
+
+
+class OperationDetailApi(APIView):
+    required_perm = Perm.POST_CASH
+
+    @extend_schema(responses=OperationOutput, summary="One operation of my branch by its reference")
+    def get(self, request, reference: str):
+        return Response(OperationOutput(selectors.operation_by_reference(actor=request.user,
+                                                                         reference=reference)).data)
+
+
+class JournalApi(APIView):
+    required_perm = Perm.OPERATE_DRAWER
+
+    class JournalOutput(serializers.Serializer):
+        session = SessionOutput()
+        operations = OperationOutput(many=True)
+        totals = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses=JournalOutput, summary="My drawer's electronic journal for the current session")
+    def get(self, request):
+        journal = selectors.session_journal(actor=request.user)
+        return Response({"session": SessionOutput(journal.session).data,
+                         "operations": OperationOutput(journal.operations, many=True).data,
+                         "totals": journal.totals})
