@@ -1,0 +1,18 @@
+"""Teller services, one module per family of operations (a room split when it passed
+~600 lines): ``cash`` (drawer sessions, vault, deposits and withdrawals, overrides, large
+cash), ``exchange`` (rate board, quotes, currency exchange), ``payments`` (outgoing
+payments), ``reversals``. Import from ``teller.services``."""
+
+from teller.services.cash import (  # noqa: F401
+    EOD_SIGNOFF,
+    OVERRIDE,
+    CashError,
+    cash_deposit_post,
+    cash_withdrawal_post,
+    drawer_cash_account,
+    drawer_session_close,
+    drawer_session_open,
+    register_approval_kinds,
+    vault_transfer_confirm,
+    vault_transfer_request,
+)
