@@ -42,6 +42,7 @@ class Perm(StrEnum):
     POST_CASH = "post_cash"
     POST_TRANSFER = "post_transfer"
     CONFIRM_VAULT = "confirm_vault"
+    SET_RATES = "set_rates"
     CREATE_REQUEST = "create_request"
     LOG_COMPLAINT = "log_complaint"
     HANDLE_COMPLAINT = "handle_complaint"
@@ -62,6 +63,7 @@ PERM_LABELS = {
     Perm.POST_CASH: "Post cash transactions",
     Perm.POST_TRANSFER: "Transfer between customer accounts",
     Perm.CONFIRM_VAULT: "Confirm vault transfers as custodian",
+    Perm.SET_RATES: "Set the branch's exchange rate board",
     Perm.CREATE_REQUEST: "Create service requests",
     Perm.LOG_COMPLAINT: "Log complaints",
     Perm.HANDLE_COMPLAINT: "Investigate and resolve complaints",
@@ -97,6 +99,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.DECIDE_ROUTINE,
             Perm.DECIDE_FOUR_EYES,
             Perm.CONFIRM_VAULT,
+            Perm.SET_RATES,
             Perm.VIEW_BRANCH_QUEUES,
             Perm.VIEW_AUDIT,
             Perm.VIEW_STAFF,

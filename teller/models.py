@@ -240,6 +240,8 @@ class CashOperation(models.Model):
     class Kind(models.TextChoices):
         DEPOSIT = "deposit", _("Cash deposit")
         WITHDRAWAL = "withdrawal", _("Cash withdrawal")
+        EXCHANGE = "exchange", _("Currency exchange")
+        PAYMENT = "payment", _("Outgoing payment")
         VAULT_IN = "vault_in", _("Cash from the vault")
         VAULT_OUT = "vault_out", _("Cash to the vault")
         VARIANCE = "variance", _("Count variance")
@@ -255,6 +257,8 @@ class CashOperation(models.Model):
     session = models.ForeignKey(DrawerSession, on_delete=models.PROTECT, related_name="operations")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices)
+    reversed_by = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="reverses")
     account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT)
@@ -262,6 +266,8 @@ class CashOperation(models.Model):
     denominations = models.JSONField(default=dict, help_text="{value in minor units: quantity} that changed hands")
     party = models.JSONField(default=dict, blank=True,
                              help_text="who brought or took the cash: name, document, for a third party")
+    details = models.JSONField(default=dict, blank=True,
+                               help_text="what the kind needs: exchange quote and notes out, payment beneficiary")
     ledger_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
                                               related_name="cash_operation")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -357,3 +363,54 @@ class StructuringAlert(models.Model):
 
     def __str__(self):
         return f"structuring {self.customer_id} {self.business_date}"
+
+
+class ExchangeRate(models.Model):
+    """One entry of a branch's rate board: how many units of the branch currency the bank
+    pays for one unit of ``currency`` (``buy``) and asks for it (``sell``). A change adds a
+    new row and retires the old one, so the history stays."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="rates")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    buy = models.DecimalField(max_digits=18, decimal_places=8)
+    sell = models.DecimalField(max_digits=18, decimal_places=8)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(db_default=Now())
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["branch", "currency", "-set_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "currency"], condition=Q(active=True),
+                                    name="rate_one_active_per_currency"),
+            models.CheckConstraint(condition=Q(buy__gt=0, sell__gt=0, buy__lte=F("sell")), name="rate_spread_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.branch.code} {self.currency_id} {self.buy}/{self.sell}"
+
+
+class ExchangeQuote(models.Model):
+    """A rate locked for a short time for one exchange: what the customer gives and gets."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    quoted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    from_amount = models.BigIntegerField()
+    to_currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    to_amount = models.BigIntegerField()
+    rate = models.DecimalField(max_digits=24, decimal_places=12, help_text="to units per from unit")
+    rates_used = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_default=Now())
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(from_amount__gt=0, to_amount__gt=0), name="quote_amounts_positive"),
+            models.CheckConstraint(condition=~Q(from_currency=F("to_currency")), name="quote_two_currencies"),
+        ]
+
+    def __str__(self):
+        return f"{self.from_amount} {self.from_currency_id} -> {self.to_amount} {self.to_currency_id}"

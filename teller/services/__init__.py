@@ -16,3 +16,4 @@ from teller.services.cash import (  # noqa: F401
     vault_transfer_confirm,
     vault_transfer_request,
 )
+from teller.services.exchange import cash_exchange_post, exchange_quote, fx_position, rate_set  # noqa: F401,E402

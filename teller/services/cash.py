@@ -522,6 +522,13 @@ def cash_withdrawal_post(*, actor, account_number: str, amount: Money, denominat
                            idempotency_claim=idempotency_claim)
 
 
+#: how each kind of operation posts, once its override is approved (other modules add theirs)
+POSTERS = {
+    CashOperation.Kind.DEPOSIT: _post_cash,
+    CashOperation.Kind.WITHDRAWAL: _post_cash,
+}
+
+
 def _on_override_approved(approval: Approval, actor) -> None:
     operation = (CashOperation.objects.select_for_update(no_key=True, of=("self",))
                  .select_related("session__drawer__branch", "account", "customer").get(public_id=approval.subject_id))
@@ -529,7 +536,7 @@ def _on_override_approved(approval: Approval, actor) -> None:
     if session.status != DrawerSession.Status.OPEN:
         raise Conflict(_("The teller's drawer is no longer open; reject this override."), code="DRAWER_NOT_OPEN")
     operation.session = session
-    _post_cash(operation, actor)
+    POSTERS[operation.kind](operation, actor)
 
 
 def _on_override_rejected(approval: Approval, actor) -> None:
