@@ -7,6 +7,7 @@ class TellerConfig(AppConfig):
     verbose_name = _("Cash window")
 
     def ready(self):
-        from teller.services import register_approval_kinds
+        from teller.services import cash, reversals
 
-        register_approval_kinds()
+        cash.register_approval_kinds()
+        reversals.register_approval_kinds()

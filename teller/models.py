@@ -414,3 +414,35 @@ class ExchangeQuote(models.Model):
 
     def __str__(self):
         return f"{self.from_amount} {self.from_currency_id} -> {self.to_amount} {self.to_currency_id}"
+
+
+class OutgoingPayment(models.Model):
+    """A payment from a customer's account to another bank: the account is debited, the
+    branch's outgoing-payments clearing account credited, and core banking gets the
+    ``payment.outgoing`` event to send it on."""
+
+    class Status(models.TextChoices):
+        POSTED = "posted", _("Posted")
+        REVERSED = "reversed", _("Reversed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(max_length=24, unique=True)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT)
+    amount = models.BigIntegerField()
+    beneficiary_name = models.CharField(max_length=140)
+    iban = models.CharField(max_length=34)
+    bic = models.CharField(max_length=11)
+    remittance = models.CharField(max_length=140, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.POSTED)
+    ledger_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT,
+                                              related_name="outgoing_payment")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+
+    def __str__(self):
+        return f"{self.reference} {self.amount} {self.currency_id} to {self.iban}"

@@ -17,3 +17,5 @@ from teller.services.cash import (  # noqa: F401
     vault_transfer_request,
 )
 from teller.services.exchange import cash_exchange_post, exchange_quote, fx_position, rate_set  # noqa: F401,E402
+from teller.services.payments import clean_bic, clean_iban, outgoing_payment_post  # noqa: F401,E402
+from teller.services.reversals import operation_reversal_request  # noqa: F401,E402
