@@ -17,9 +17,9 @@ class IsActiveStaff(BasePermission):
         if profile is None:
             return False
         perm = getattr(view, "required_perm", None)
-        if perm is None:
-            return True
         method_perms = getattr(view, "required_perms_by_method", None)
         if method_perms and request.method in method_perms:
             perm = method_perms[request.method]
+        if perm is None:
+            return True
         return role_has(profile.role, perm)

@@ -47,6 +47,12 @@ api_v1 = [
     path("teller/deposits/", teller_api.CashDepositApi.as_view(), name="cash-deposit"),
     path("teller/withdrawals/", teller_api.CashWithdrawalApi.as_view(), name="cash-withdrawal"),
     path("teller/operations/<str:reference>/", teller_api.OperationDetailApi.as_view(), name="cash-operation"),
+    path("teller/operations/<str:reference>/reversal-requests/", teller_api.ReversalRequestApi.as_view(),
+         name="cash-reversal-request"),
+    path("teller/rates/", teller_api.RateBoardApi.as_view(), name="rate-board"),
+    path("teller/quotes/", teller_api.QuoteApi.as_view(), name="exchange-quote"),
+    path("teller/exchanges/", teller_api.ExchangeApi.as_view(), name="cash-exchange"),
+    path("teller/payments/", teller_api.OutgoingPaymentApi.as_view(), name="outgoing-payment"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

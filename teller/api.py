@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.api import MoneySerializer
 from branch_ops import idempotency
-from branch_ops.api import IDEMPOTENCY_REQUIRED, respond
+from branch_ops.api import IDEMPOTENCY_REQUIRED, ApprovalOutput, respond
 from branch_ops.roles import Perm
 from teller import selectors, services
 from teller.models import CashOperation, VaultTransfer
@@ -236,3 +236,154 @@ class JournalApi(APIView):
         return Response({"session": SessionOutput(journal.session).data,
                          "operations": OperationOutput(journal.operations, many=True).data,
                          "totals": journal.totals})
+
+
+# --- exchange ---------------------------------------------------------------------------------------
+
+class RateOutput(serializers.Serializer):
+    currency = serializers.CharField(source="currency_id")
+    buy = serializers.DecimalField(max_digits=18, decimal_places=8)
+    sell = serializers.DecimalField(max_digits=18, decimal_places=8)
+    set_by = serializers.CharField(source="set_by.username")
+    set_at = serializers.DateTimeField()
+    active = serializers.BooleanField()
+
+
+class RateBoardApi(APIView):
+    required_perms_by_method = {"POST": Perm.SET_RATES}
+
+    class RateInput(serializers.Serializer):
+        currency = serializers.CharField(min_length=3, max_length=3)
+        buy = serializers.DecimalField(max_digits=18, decimal_places=8)
+        sell = serializers.DecimalField(max_digits=18, decimal_places=8)
+
+    @extend_schema(responses=RateOutput(many=True), summary="The branch's rate board (active rates)")
+    def get(self, request):
+        return Response(RateOutput(selectors.rate_board(actor=request.user), many=True).data)
+
+    @extend_schema(request=RateInput, responses={201: RateOutput}, summary="Set a rate (supervisor; history kept)",
+                   examples=[OpenApiExample("USD", request_only=True,
+                                            value={"currency": "USD", "buy": "3.6500", "sell": "3.6900"})])
+    def post(self, request):
+        data = self.RateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(RateOutput(services.rate_set(actor=request.user, **data.validated_data)).data, status=201)
+
+
+class QuoteOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    from_currency = serializers.CharField(source="from_currency_id")
+    from_amount = serializers.IntegerField()
+    to_currency = serializers.CharField(source="to_currency_id")
+    to_amount = serializers.IntegerField()
+    rate = serializers.DecimalField(max_digits=24, decimal_places=12)
+    expires_at = serializers.DateTimeField()
+
+
+class QuoteApi(APIView):
+    required_perm = Perm.POST_CASH
+
+    class QuoteInput(serializers.Serializer):
+        from_currency = serializers.CharField(min_length=3, max_length=3)
+        to_currency = serializers.CharField(min_length=3, max_length=3)
+        from_amount = MoneySerializer(required=False)
+        to_amount = MoneySerializer(required=False)
+
+    @extend_schema(request=QuoteInput, responses={201: QuoteOutput},
+                   summary="Price an exchange and lock its rate for a short time")
+    def post(self, request):
+        data = self.QuoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        quote = services.exchange_quote(actor=request.user, **data.validated_data)
+        return Response(QuoteOutput(quote).data, status=201)
+
+
+class ExchangeApi(APIView):
+    required_perm = Perm.POST_CASH
+
+    class ExchangeInput(serializers.Serializer):
+        quote = serializers.UUIDField()
+        account = serializers.CharField(max_length=34, required=False, allow_blank=True)
+        denominations_in = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False)
+        denominations_out = serializers.DictField(child=serializers.IntegerField(min_value=0))
+        party = PartyInput(required=False)
+
+    @extend_schema(request=ExchangeInput, responses={201: OperationOutput, 202: OperationOutput},
+                   parameters=[IDEMPOTENCY_REQUIRED], summary="Exchange on a live quote (cash or account to cash)")
+    def post(self, request):
+        data = self.ExchangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        outcome = idempotency.run_idempotent(
+            request, scope="cash.exchange", data=request.data, required=True,
+            perform=lambda claim: services.cash_exchange_post(
+                actor=request.user, quote_id=v["quote"], account_number=v.get("account") or None,
+                denominations_in=v.get("denominations_in"), denominations_out=v["denominations_out"],
+                party=v.get("party") or {}, idempotency_claim=claim),
+            render=_render_operation,
+        )
+        return respond(outcome)
+
+
+# --- payments and reversals ----------------------------------------------------------------------------
+
+class PaymentOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    reference = serializers.CharField()
+    account = serializers.CharField(source="account.number")
+    amount = serializers.IntegerField()
+    currency = serializers.CharField(source="currency_id")
+    beneficiary_name = serializers.CharField()
+    iban = serializers.CharField()
+    bic = serializers.CharField()
+    remittance = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class OutgoingPaymentApi(APIView):
+    required_perm = Perm.POST_TRANSFER
+
+    class PaymentInput(serializers.Serializer):
+        account = serializers.CharField(max_length=34)
+        amount = MoneySerializer()
+        beneficiary_name = serializers.CharField(max_length=140)
+        iban = serializers.CharField(max_length=42)
+        bic = serializers.CharField(max_length=11)
+        remittance = serializers.CharField(max_length=140, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=PaymentInput, responses={201: PaymentOutput}, parameters=[IDEMPOTENCY_REQUIRED],
+                   examples=[OpenApiExample("To a UK bank", request_only=True, value={
+                       "account": "000100000156", "amount": {"amount": 250000, "currency": "AED"},
+                       "beneficiary_name": "ACME Ltd", "iban": "GB82WEST12345698765432", "bic": "NWBKGB2L",
+                       "remittance": "invoice 42"})],
+                   summary="Outgoing payment to another bank (IBAN/BIC validated)")
+    def post(self, request):
+        data = self.PaymentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        outcome = idempotency.run_idempotent(
+            request, scope="payment.outgoing", data=request.data, required=True,
+            perform=lambda claim: services.outgoing_payment_post(
+                actor=request.user, account_number=v["account"], amount=v["amount"],
+                beneficiary_name=v["beneficiary_name"], iban=v["iban"], bic=v["bic"], remittance=v["remittance"],
+                idempotency_claim=claim),
+            render=lambda payment: (201, PaymentOutput(payment).data),
+        )
+        return respond(outcome)
+
+
+class ReversalRequestApi(APIView):
+    required_perm = Perm.POST_CASH
+
+    class ReversalInput(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=ReversalInput, responses={201: ApprovalOutput},
+                   summary="Ask a supervisor to reverse one of today's operations")
+    def post(self, request, reference: str):
+        data = self.ReversalInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = services.operation_reversal_request(actor=request.user, reference=reference,
+                                                       reason=data.validated_data["reason"])
+        return Response(ApprovalOutput(approval).data, status=201)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from accounts.models import LedgerAccount
-from branch_ops.access import require_perm
-from branch_ops.errors import NotFound
+from branch_ops.access import require_perm, staff_profile
+from branch_ops.errors import Forbidden, NotFound
 from branch_ops.roles import Perm
-from teller.models import CashOperation, DrawerCash, DrawerHolding, DrawerSession
+from teller.models import CashOperation, DrawerCash, DrawerHolding, DrawerSession, ExchangeRate
 
 
 def my_open_session(*, actor) -> DrawerSession:
@@ -66,3 +66,12 @@ def session_journal(*, actor, session: DrawerSession | None = None) -> Journal:
     totals = [{"kind": k, "currency": c, "status": s, "count": n, "amount": a}
               for (k, c, s), (n, a) in sorted(sums.items())]
     return Journal(session=session, operations=operations, totals=totals)
+
+
+def rate_board(*, actor) -> list[ExchangeRate]:
+    """The branch's active rates (for the tellers who use them and the supervisors who set them)."""
+    profile = staff_profile(actor)
+    if not (profile.has(Perm.POST_CASH) or profile.has(Perm.SET_RATES)):
+        raise Forbidden(_("Your role does not allow this."), code="ROLE_NOT_ALLOWED")
+    return list(ExchangeRate.objects.select_related("set_by").filter(branch=profile.branch, active=True)
+                .order_by("currency_id"))

@@ -68,3 +68,37 @@ def test_vault_transfer_needs_the_custodian(api, cash, staff):
     assert api(cash["teller"]).post(f"/api/v1/teller/vault-transfers/{tid}/confirm/").status_code == 403
     confirmed = api(cash["supervisor"]).post(f"/api/v1/teller/vault-transfers/{tid}/confirm/")
     assert confirmed.json()["status"] == "confirmed"
+
+
+def test_rates_quote_and_exchange_over_the_api(api, cash, staff):
+    supervisor, teller = api(cash["supervisor"]), api(cash["teller"])
+    assert teller.post("/api/v1/teller/rates/", {"currency": "USD", "buy": "3.65", "sell": "3.69"},
+                       format="json").status_code == 403
+    assert supervisor.post("/api/v1/teller/rates/", {"currency": "USD", "buy": "3.65", "sell": "3.69"},
+                           format="json").status_code == 201
+    assert [r["currency"] for r in teller.get("/api/v1/teller/rates/").json()] == ["USD"]
+    assert api(staff["csr"]).get("/api/v1/teller/rates/").status_code == 403
+    quote = teller.post("/api/v1/teller/quotes/", {"from_currency": "USD", "to_currency": "AED",
+                                                   "from_amount": {"amount": 20_000, "currency": "USD"}},
+                        format="json")
+    assert quote.status_code == 201
+    assert quote.json()["to_amount"] == 73_000
+    done = teller.post("/api/v1/teller/exchanges/", {"quote": quote.json()["id"], "denominations_in": {"10000": 2},
+                                                     "denominations_out": {"50000": 1, "10000": 2, "1000": 3}},
+                       format="json", **_key())
+    assert done.status_code in (201, 202), done.content
+
+
+def test_payment_and_reversal_request_over_the_api(api, cash):
+    teller = api(cash["teller"])
+    bad = teller.post("/api/v1/teller/payments/", {
+        "account": cash["account"].number, "amount": {"amount": 1000, "currency": "AED"},
+        "beneficiary_name": "ACME", "iban": "GB82WEST12345698765433", "bic": "NWBKGB2L"}, format="json", **_key())
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "INVALID_IBAN"
+    deposit = teller.post("/api/v1/teller/deposits/", _body(cash["account"], 1000, {"1000": 1}), format="json",
+                          **_key()).json()
+    reversal = teller.post(f"/api/v1/teller/operations/{deposit['reference']}/reversal-requests/",
+                           {"reason": "wrong account"}, format="json")
+    assert reversal.status_code == 201
+    assert reversal.json()["kind"] == "teller.reversal"
