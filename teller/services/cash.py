@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,7 +27,7 @@ from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_
 from branch_ops.audit import audit_event_write
 from branch_ops.errors import ApplicationError, Conflict, Forbidden, NotFound
 from branch_ops.models import Approval
-from branch_ops.money import Money
+from branch_ops.money import Money, round_to_minor
 from branch_ops.outbox import event_publish
 from branch_ops.roles import Perm
 from teller.models import (
@@ -372,13 +372,28 @@ def _needs_override(session, role: str, operation: str, money: Money) -> str | N
     return None
 
 
+def branch_equivalent(branch, money: Money) -> int | None:
+    """``money`` in the branch currency's minor units at the rate board's middle rate
+    (rounded once, half-even); None when the board has no rate for its currency."""
+    if money.currency == branch.currency_id:
+        return money.amount
+    from teller.models import ExchangeRate
+
+    rate = ExchangeRate.objects.filter(branch=branch, currency_id=money.currency, active=True).first()
+    if rate is None:
+        return None
+    return round_to_minor(money.to_decimal() * (rate.buy + rate.sell) / 2, branch.currency_id)
+
+
 def _large_cash(session, account, money: Money, party: Mapping, operation: CashOperation | None) -> bool:
-    """At or over the threshold (same currency as the branch's; other currencies are
-    compared at face value until the rate board exists) the report's extra data is needed."""
-    settings = _settings(session.drawer.branch)
-    if settings is None or money.currency != session.drawer.branch.currency_id:
+    """At or over the threshold in branch-currency equivalent (or in a currency the rate
+    board cannot price: we cannot show it is under), the report's extra data is needed."""
+    branch = session.drawer.branch
+    settings = _settings(branch)
+    if settings is None:
         return False
-    if money.amount < settings.large_cash_threshold:
+    equivalent = branch_equivalent(branch, money)
+    if equivalent is not None and equivalent < settings.large_cash_threshold:
         return False
     missing = [f for f in ("name", "document", "occupation", "source_of_funds") if not (party or {}).get(f)]
     if missing:
@@ -386,38 +401,44 @@ def _large_cash(session, account, money: Money, party: Mapping, operation: CashO
                           "of funds for the large-cash report."), code="LARGE_CASH_DETAILS_REQUIRED",
                         field=missing[0], extra={"missing": missing})
     if operation is not None:
-        LargeCashReport.objects.create(operation=operation, branch=session.drawer.branch, customer=account.customer,
+        LargeCashReport.objects.create(operation=operation, branch=branch,
+                                       customer=account.customer if account is not None else None,
                                        person_name=party["name"], document=party["document"],
                                        occupation=party["occupation"], source_of_funds=party["source_of_funds"],
-                                       amount_branch_currency=money.amount)
+                                       amount_branch_currency=equivalent if equivalent is not None else money.amount)
     return True
 
 
 def _structuring_check(session, operation: CashOperation) -> None:
-    """Several operations of one customer in one business day adding up to the threshold
-    while each stays under it: one alert a day for the supervisor's queue."""
+    """Several cash operations of one customer in one business day that add up to the
+    threshold (branch-currency equivalent) while each stays under it: one alert a day for
+    the supervisor's queue, raised by the operation that crosses the line."""
     branch = session.drawer.branch
     settings = _settings(branch)
-    if settings is None or operation.customer_id is None or operation.currency_id != branch.currency_id:
+    if settings is None or operation.customer_id is None:
         return
-    today_ops = CashOperation.objects.filter(
-        customer_id=operation.customer_id, currency_id=branch.currency_id, status=CashOperation.Status.POSTED,
+    today_ops = list(CashOperation.objects.filter(
+        customer_id=operation.customer_id, status=CashOperation.Status.POSTED,
         kind__in=[CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL],
-        session__business_date=session.business_date, amount__lt=settings.large_cash_threshold,
-    )
-    total = today_ops.aggregate(s=Sum("amount"))["s"] or 0
-    if total < settings.large_cash_threshold or today_ops.count() < 2:
+        session__business_date=session.business_date).select_related("customer"))
+    counted, total = [], 0
+    for op in today_ops:
+        eq = branch_equivalent(branch, Money(op.amount, op.currency_id))
+        if eq is not None and eq < settings.large_cash_threshold:  # large ones have their own report
+            counted.append(op)
+            total += eq
+    if total < settings.large_cash_threshold or len(counted) < 2:
         return
     alert, created = StructuringAlert.objects.get_or_create(
         customer_id=operation.customer_id, business_date=session.business_date,
         defaults={"branch": branch, "total_branch_currency": total})
     if not created:
         StructuringAlert.objects.filter(pk=alert.pk).update(total_branch_currency=total)
-    alert.operations.add(*today_ops)
+    alert.operations.add(*counted)
     if created:
         audit_event_write(actor=operation.created_by, action="cash.structuring_alert", obj=alert,
                           branch=branch, customer_ref=operation.customer.number if operation.customer else "",
-                          after={"total": total, "operations": today_ops.count()})
+                          after={"total": total, "operations": len(counted)})
         event_publish(event_type="cash.structuring_alert", aggregate=alert, branch=branch,
                       payload={"customer": operation.customer.number, "business_date": str(session.business_date),
                                "total": total})

@@ -106,3 +106,25 @@ def test_an_over_limit_exchange_waits_for_a_supervisor(fx):
     op.refresh_from_db()
     assert op.status == "posted"
     assert ledger_verify().ok
+
+
+def test_large_cash_counts_foreign_cash_at_the_middle_rate(fx, staff, branch):
+    from teller.models import BranchCashSettings
+
+    BranchCashSettings.objects.filter(branch=branch).update(large_cash_threshold=300_000)  # 3,000 AED
+    usd = open_account(staff["csr"], staff["supervisor"], currency="USD")
+    CashLimit.objects.update_or_create(branch=branch, role="teller", operation="deposit", currency_id="USD",
+                                       defaults={"max_amount": 1_000_000})
+    CashLimit.objects.update_or_create(branch=branch, role="teller", operation="drawer_max", currency_id="USD",
+                                       defaults={"max_amount": 10_000_000})
+    from teller.services import cash_deposit_post
+
+    # 1,000 USD at the middle rate 3.67 = 3,670 AED: over the threshold
+    with pytest.raises(ApplicationError) as err:
+        cash_deposit_post(actor=fx["teller"], account_number=usd.number, amount=Money(100_000, "USD"),
+                          denominations={"10000": 10})
+    assert err.value.code == "LARGE_CASH_DETAILS_REQUIRED"
+    # 500 USD = 1,835 AED: under it
+    op = cash_deposit_post(actor=fx["teller"], account_number=usd.number, amount=Money(50_000, "USD"),
+                           denominations={"10000": 5})
+    assert op.status == "posted"
