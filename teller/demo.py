@@ -17,6 +17,7 @@ from teller.services import (
     cash_deposit_post,
     cash_withdrawal_post,
     drawer_session_open,
+    rate_set,
     vault_transfer_confirm,
     vault_transfer_request,
 )
@@ -47,6 +48,12 @@ def seed_teller_demo(branch, users: dict) -> None:
                                     Money(stock, currency)),
                                Line(internal_account(branch=branch, kind="suspense", currency=currency), CREDIT,
                                     Money(stock, currency))])
+    if branch.currency_id == "AED":
+        rate_set(actor=supervisor, currency="USD", buy="3.6500", sell="3.6900")
+        rate_set(actor=supervisor, currency="EUR", buy="3.9500", sell="4.0500")
+    else:
+        rate_set(actor=supervisor, currency="USD", buy="0.9100", sell="0.9500")
+        rate_set(actor=supervisor, currency="AED", buy="0.2450", sell="0.2600")
     drawer, _created = Drawer.objects.get_or_create(branch=branch, code="W01", defaults={"teller": teller})
     if DrawerSession.objects.filter(drawer=drawer, status="open").exists():
         return
