@@ -10,6 +10,8 @@ NAVIGATION = [
     (_("Home"), "home", None),
     (_("Customers"), "customer-search", Perm.VIEW_CUSTOMER),
     (_("Transfer"), "transfer-create", Perm.POST_TRANSFER),
+    (_("Teller window"), "teller-window", Perm.OPERATE_DRAWER),
+    (_("Vault"), "vault-pending", Perm.CONFIRM_VAULT),
     (_("Approvals"), "approval-inbox", None),
     (_("Audit trail"), "audit-trail", Perm.VIEW_AUDIT),
     (_("API docs"), "api-docs", None),

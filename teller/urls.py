@@ -1,0 +1,20 @@
+"""Screens of the teller window (the drawer, cash at the window, receipts, vault, journal)."""
+
+from django.urls import path
+
+from teller import views
+
+urlpatterns: list = [
+    path("teller/", views.window, name="teller-window"),
+    path("teller/find/", views.find, name="teller-find"),
+    path("teller/operations/", views.operations, name="teller-operations"),
+    path("teller/deposits/", views.deposit, name="teller-deposit"),
+    path("teller/withdrawals/", views.withdrawal, name="teller-withdrawal"),
+    path("teller/receipts/<str:reference>/", views.receipt, name="teller-receipt"),
+    path("teller/open/", views.drawer_open, name="teller-open"),
+    path("teller/close/", views.drawer_close, name="teller-close"),
+    path("teller/vault/", views.vault, name="teller-vault"),
+    path("teller/vault/pending/", views.vault_pending, name="vault-pending"),
+    path("teller/vault/<uuid:transfer_id>/decide/", views.vault_decide, name="vault-decide"),
+    path("teller/journal/", views.journal, name="teller-journal"),
+]
