@@ -1,7 +1,8 @@
 """Branch Ops benchmark: a few platform operations measured against pgbench's TPC-B on the
 same PostgreSQL server, reported as ratios.
 
-    .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8] [--only platform|ledger] [--profile]
+    .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8] [--only platform|ledger|teller]
+                                  [--teller-requests 300] [--profile]
     (or: make bench)
 
 1. Reference: pgbench's built-in TPC-B-like script, one client (``-c 1 -T <seconds> -n``),
@@ -18,7 +19,12 @@ same PostgreSQL server, reported as ratios.
    - a hot account (every posting credits the same account), against the uncontended figure;
    - on a 1,000,000-entry ledger (bulk-loaded in SQL, then ``ledger_verify``): median latency
      of a balance read, of a 100-line statement page and of a balance computed by summing.
-4. Markdown tables on stdout and under "Latest run" in bench/README.md.
+4. The cash window (bench/teller_bench.py), on the same 1,000,000-entry ledger: a cash
+   deposit through the HTTP API and through the teller form, driven in-process with
+   ``django.test.Client``: median and p95 server time, queries per request, each as a ratio
+   to the bare ``ledger_post`` of the same two lines.
+5. Markdown tables on stdout and under "Latest run" in bench/README.md (``--only teller``
+   replaces only the "Cash window" subsection there).
 
 Numbers are measurements, never assertions: tests do not time anything.
 """
@@ -41,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "bench" / "README.md"
 LATEST_HEADING = "## Latest run"
+CASH_WINDOW_HEADING = "### Cash window"
 PGBENCH_DB = "bench_pgbench"
 PGBENCH_TPCB_DB = "bench_pgbench_tpcb"  # scale 10: the multi-client reference of the ledger rows
 TPCB_SCALE = 10
@@ -439,21 +446,140 @@ def render_ledger(r: LedgerResults) -> list[str]:
     return lines + [""]
 
 
+def measure_cash_window(big, requests: int, show_profile: bool):
+    """The cash window on the 1M-entry ledger (``big``: ledger_bench.BigLedger); builds that
+    ledger first when the ledger part did not run."""
+    import ledger_bench as lb
+    import teller_bench as tb
+
+    if big is None:
+        big = lb.build_big_ledger()
+        report = big.verify_report
+        say(f"  ledger_verify: {report.accounts_checked:,} accounts, {report.entries_checked:,} entries, "
+            f"{len(report.problems)} problems ({big.verify_seconds:.1f} s)")
+        if not report.ok:
+            raise SystemExit("ledger_verify found problems:\n" + "\n".join(report.problems[:20]))
+    say("cash window: a cash deposit through the API and through the teller form ...")
+    result = tb.measure_teller(big.hot, requests=requests)
+    if show_profile:
+        for p in result.profiles:
+            say(f"--- {p.label}, cProfile of {p.calls} requests ---")
+            say(p.text)
+    return result
+
+
+def render_teller(t) -> list[str]:
+    import teller_bench as tb
+
+    bare = t.bare.median_ms
+    target = f"< {tb.TARGET_MS:g} ms"
+    action = t.window.form.action
+    rows = [
+        ("bare ledger posting: `ledger_post` of the same 2 lines in `transaction.atomic()`", t.bare, "-"),
+        (f"cash deposit, HTTP API: `POST {tb.API_PATH}` (JSON, Idempotency-Key), one account", t.api, target),
+        (f"cash deposit, teller form: `POST {action}` (answer: the receipt page), one account", t.form, target),
+        (f"diagnostic: the API deposit spread over {t.spread_customers} customers in turn", t.spread_api, target),
+        (f"diagnostic: the form deposit spread over {t.spread_customers} customers in turn", t.spread_form, target),
+    ]
+    lines = [
+        CASH_WINDOW_HEADING,
+        "",
+        f"A cash deposit of {tb.DEPOSIT_AMOUNT / 100:.2f} {tb.CURRENCY} (one 10 {tb.CURRENCY} note) by a teller with an "
+        f"open drawer, through `django.test.Client` in this process (no network: Django's time for the request). "
+        f"\"One account\" is the hot account of the 1M-entry ledger ({t.account_entries:,} of the ledger's "
+        f"{t.entries:,} entries): {tb.WARMUP_REQUESTS} warm-up requests of each kind, then {t.requests} of each, "
+        f"interleaved with the bare posting, timed without the query log; then {t.requests} more of each under "
+        "`CaptureQueriesContext` to count queries (BEGIN, SAVEPOINT and COMMIT included). The diagnostic rows "
+        f"send {t.spread_requests} of each to {t.spread_customers} other customers' accounts in turn "
+        f"({t.spread_requests // 3} of each counted). Target: under {tb.TARGET_MS:g} ms median.",
+        "",
+        "| measurement | median ms | p95 ms | queries/request | ratio to bare posting | target | met? |",
+        "|---|---:|---:|---|---:|---|---|",
+    ]
+    for label, s, goal in rows:
+        met = "-" if goal == "-" else _met(s.median_ms < tb.TARGET_MS)
+        lines.append(f"| {label} | {s.median_ms:.2f} | {s.p95_ms:.2f} | {s.queries_text()} "
+                     f"| {s.median_ms / bare:.1f}x | {goal} | {met} |")
+    lines.append("")
+    for s in (t.api, t.form, t.bare, t.spread_api, t.spread_form):
+        if not s.constant:
+            lines.append(f"- {s.label}: query counts {min(s.queries)}-{max(s.queries)}; requests that differ "
+                         "from the usual count: "
+                         + "; ".join(f"#{i} ({n}: {', '.join(d)})" for i, n, d in s.odd) + ".")
+    k = min(50, len(t.api.samples_ms) // 3)
+    lines.append(
+        f"- one account, drift: the customer's cash operations of the day went from {t.ops_before:,} to "
+        f"{t.ops_after:,} during the timing pass; median of the first {k} / last {k} timed requests: API "
+        f"{t.api.median_of(slice(0, k)):.2f} / {t.api.median_of(slice(-k, None)):.2f} ms, form "
+        f"{t.form.median_of(slice(0, k)):.2f} / {t.form.median_of(slice(-k, None)):.2f} ms, bare posting "
+        f"{t.bare.median_of(slice(0, k)):.2f} / {t.bare.median_of(slice(-k, None)):.2f} ms. Least squares: each "
+        f"earlier cash operation of the customer that day adds {t.slope_us['api']:.1f} µs to an API request and "
+        f"{t.slope_us['form']:.1f} µs to a form request, with the same number of queries.")
+    lines.append(f"- CPU during the one-account timing pass: this process {t.cpu['client']:.2f} core, the whole "
+                 f"machine {t.cpu['machine']:.2f} cores busy (it has {os.cpu_count()}); more than this process plus "
+                 "one PostgreSQL backend means other load on the machine.")
+    lines.append(f"- spread over {t.spread_customers} customers: at most {t.spread_ops_max} cash operations of the "
+                 "day per customer at the end of the run.")
+    lines.append(f"- the one `GET /teller/?account=…` that rendered the form: {t.window.form.get_ms:.1f} ms, "
+                 f"{t.window.form.get_queries} queries (not timed again).")
+    for p in t.profiles:
+        lines += [
+            "",
+            f"- where the time goes, {p.label}: cProfile over {p.calls} requests, {p.per_request_ms:.2f} ms per "
+            f"request under the profiler (it slows Python down, not PostgreSQL); {p.python_share:.0%} of it is "
+            "Python (outside cursor.execute and COMMIT):",
+            "",
+            "  | part of the request | ms per request under cProfile | share |",
+            "  |---|---:|---:|",
+        ]
+        lines += [f"  | {label.strip()} | {ms:.2f} | {share:.0%} |" for label, ms, share in p.phases]
+    if t.hot_profile is not None:
+        hp = t.hot_profile
+        structuring = dict((lab, (ms, sh)) for lab, ms, sh in hp.phases).get(tb.STRUCTURING, (0.0, 0.0))
+        lines += ["", f"- the same profile of the API deposit on the one account at the end of the run (its "
+                      f"customer has {t.ops_at_hot_profile:,} cash operations today), {hp.calls} requests: "
+                      f"{hp.per_request_ms:.2f} ms per request under cProfile, of which `_structuring_check` "
+                      f"{structuring[0]:.2f} ms ({structuring[1]:.0%})."]
+    lines += ["", f"Cash window part: {t.seconds:.0f} s (set-up, warm-up, timing, counting, profiles).", ""]
+    return lines
+
+
 def write_readme(section: str) -> None:
     text = README.read_text() if README.exists() else "# Benchmarks\n\n"
     head = text.split(LATEST_HEADING, 1)[0].rstrip() + "\n\n"
     README.write_text(head + section)
 
 
+def write_readme_subsection(subsection: str) -> None:
+    """Replace (or add) the "Cash window" subsection of "Latest run", keeping the rest."""
+    text = README.read_text() if README.exists() else "# Benchmarks\n\n"
+    if LATEST_HEADING not in text:
+        text = text.rstrip() + "\n\n" + LATEST_HEADING + "\n\n"
+    head, latest = text.split(LATEST_HEADING, 1)
+    if CASH_WINDOW_HEADING in latest:
+        before, rest = latest.split(CASH_WINDOW_HEADING, 1)
+        after = re.search(r"^(### |Whole run:)", rest, re.MULTILINE)
+        latest = before + subsection + "\n" + (rest[after.start():] if after else "")
+    else:
+        whole = re.search(r"^Whole run:", latest, re.MULTILINE)
+        latest = (latest[:whole.start()] + subsection + "\n" + latest[whole.start():] if whole
+                  else latest.rstrip() + "\n\n" + subsection)
+    README.write_text(head + LATEST_HEADING + latest.rstrip() + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="measuring time per platform operation (default 10)")
     parser.add_argument("--ledger-seconds", type=int, default=8, help="measuring time per posting run (default 8)")
-    parser.add_argument("--only", choices=["platform", "ledger"], help="run one part (prints only, README untouched)")
+    parser.add_argument("--only", choices=["platform", "ledger", "teller"],
+                        help="run one part (prints only, README untouched; teller: replaces only its subsection)")
+    parser.add_argument("--teller-requests", type=int, default=300,
+                        help="cash window: requests of each kind timed, and as many counted (default 300)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of transfer_post")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args(argv)
     do_platform, do_ledger = args.only in (None, "platform"), args.only in (None, "ledger")
+    do_teller = args.only in (None, "teller")
 
     import django
     from django.conf import settings
@@ -477,12 +603,15 @@ def main(argv: list[str] | None = None) -> int:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = APP_DB
     say(f"migrating throwaway database {APP_DB} ...")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    results, ledger = [], None
+    results, ledger, teller = [], None, None
     try:
         if do_platform:
             results = measure_app(args.seconds)
         if do_ledger:
             ledger = measure_ledger(params, args.ledger_seconds, args.profile)
+        if do_teller:
+            teller = measure_cash_window(ledger.big if ledger is not None else None, args.teller_requests,
+                                         args.profile)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
@@ -491,6 +620,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += render_platform(tps, results, args.seconds)
     if ledger is not None:
         lines += render_ledger(ledger)
+    if teller is not None:
+        lines += render_teller(teller)
     lines.append(f"Whole run: {time.perf_counter() - started:.0f} s.")
     section = "\n".join(lines) + "\n"
     say()
@@ -498,6 +629,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_readme and args.only is None:
         write_readme(section)
         say(f"written to {README.relative_to(ROOT)}")
+    elif not args.no_readme and args.only == "teller":
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        body = render_teller(teller)
+        write_readme_subsection("\n".join([body[0], "", f"Measured {now}, on its own (`--only teller`).",
+                                            *body[1:]]) + "\n")
+        say(f"cash window subsection written to {README.relative_to(ROOT)}")
     return 0
 
 

@@ -203,3 +203,148 @@ class VaultTransferForm(GridForm):
 
 class VaultDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("confirm", _("Confirm")), ("reject", _("Reject"))])
+
+
+# --- exchange, rates, payments, reversals ------------------------------------------------------------
+
+def _exchange_currencies():
+    return Currency.objects.filter(active=True, denominations__active=True).distinct().order_by("code")
+
+
+def renew_key(form: forms.Form) -> None:
+    """A new idempotency key for a corrected form: the rejected one posted nothing."""
+    form.data = form.data.copy()
+    form.data["idempotency_key"] = str(uuid.uuid4())
+
+
+class ExchangeQuoteForm(StyledForm):
+    """Step 1 of an exchange: the two currencies and either side's amount (typed in the
+    user's language, read with ``Money.parse`` by the view)."""
+
+    from_currency = forms.ModelChoiceField(label=_("Customer gives"), to_field_name="code", empty_label=None,
+                                           queryset=_exchange_currencies())
+    to_currency = forms.ModelChoiceField(label=_("Customer gets"), to_field_name="code", empty_label=None,
+                                         queryset=_exchange_currencies())
+    from_amount = forms.CharField(label=_("Amount handed over"), required=False, max_length=40,
+                                  widget=forms.TextInput(attrs={"inputmode": "decimal", "autofocus": True, **_TEXT}))
+    to_amount = forms.CharField(label=_("Amount wanted"), required=False, max_length=40,
+                                widget=forms.TextInput(attrs={"inputmode": "decimal", **_TEXT}))
+
+    def clean(self):
+        data = super().clean()
+        given, wanted = data.get("from_amount"), data.get("to_amount")
+        if given and wanted:
+            self.add_error("to_amount", _("Give either the amount handed over or the amount wanted, not both."))
+        elif not given and not wanted:
+            self.add_error("from_amount", _("Give either the amount handed over or the amount wanted."))
+        return data
+
+    @property
+    def amount_field(self) -> str:
+        """The amount the teller typed: ``from_amount`` or ``to_amount``."""
+        return "to_amount" if self.cleaned_data.get("to_amount") else "from_amount"
+
+
+class ExchangeForm(GridForm):
+    """Step 2 of an exchange, on a live quote: the notes taken in (none when an account pays,
+    account-to-cash) and the notes paid out. ``denominations`` carries the errors of the
+    notes paid out, ``denominations_in`` those of the notes taken in."""
+
+    quote = forms.UUIDField(widget=forms.HiddenInput)
+    account = forms.CharField(label=_("Account number, if the customer pays from an account"), required=False,
+                              max_length=34, widget=forms.TextInput(attrs={"inputmode": "numeric", **_TEXT}))
+    denominations_in = forms.Field(required=False, disabled=True, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Customer's name"), required=False, max_length=200,
+                           widget=forms.TextInput(attrs={"dir": "auto", "autocomplete": "off"}))
+    document = forms.CharField(label=_("Identity document"), required=False, max_length=80,
+                               widget=forms.TextInput(attrs=_TEXT))
+    occupation = forms.CharField(label=_("Occupation"), required=False, max_length=120)
+    source_of_funds = forms.CharField(label=_("Source of funds"), required=False, max_length=200)
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    REPORT_FIELDS = ("name", "document", "occupation", "source_of_funds")
+
+    def __init__(self, *args, from_currency: str, to_currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.from_currency, self.to_currency = from_currency, to_currency
+        self._rows_in = self._grid(from_currency, "in_{value}")
+        self._rows_out = self._grid(to_currency, "out_{value}")
+        self._style()
+        if not self.is_bound:
+            self._focus_first(self._rows_in or self._rows_out)
+
+    def show_held(self, held: dict) -> None:
+        """Show beside each note paid out how many the drawer holds (``{"<value>": quantity}``)."""
+        for row in self._rows_out:
+            row["held"] = held.get(str(row["value"]), 0)
+
+    def clean_account(self):
+        return self.cleaned_data["account"].replace(" ", "").replace("-", "")
+
+    @property
+    def from_account(self) -> bool:
+        """Account-to-cash: an account number was given, no notes come in."""
+        value = self["account"].value() if self.is_bound else self.initial.get("account")
+        return bool((value or "").strip())
+
+    @property
+    def grid_in(self) -> list[dict]:
+        return self._bound_rows(self._rows_in)
+
+    @property
+    def grid_out(self) -> list[dict]:
+        return self._bound_rows(self._rows_out)
+
+    def breakdown_in(self) -> dict[str, int]:
+        return {} if self.cleaned_data.get("account") else self._breakdown(self._rows_in)
+
+    def breakdown_out(self) -> dict[str, int]:
+        return self._breakdown(self._rows_out)
+
+    def party(self) -> dict:
+        data = self.cleaned_data
+        return {name: data[name] for name in self.REPORT_FIELDS if data.get(name)}
+
+    @property
+    def report_open(self) -> bool:
+        return any(name in self.errors for name in self.REPORT_FIELDS)
+
+
+class RateForm(StyledForm):
+    """A supervisor's new buy and sell rate for one currency (branch-currency units per unit)."""
+
+    currency = forms.ModelChoiceField(label=_("Currency"), to_field_name="code", empty_label=None,
+                                      queryset=Currency.objects.none())
+    buy = forms.DecimalField(label=_("We buy at"), max_digits=18, decimal_places=8, localize=True,
+                             widget=forms.TextInput(attrs={"inputmode": "decimal", **_TEXT}))
+    sell = forms.DecimalField(label=_("We sell at"), max_digits=18, decimal_places=8, localize=True,
+                              widget=forms.TextInput(attrs={"inputmode": "decimal", **_TEXT}))
+
+    def __init__(self, *args, home_currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].queryset = _exchange_currencies().exclude(code=home_currency)
+
+
+class PaymentForm(StyledForm):
+    """An outgoing payment from a customer's account to another bank."""
+
+    account = forms.CharField(label=_("From account"), max_length=34,
+                              widget=forms.TextInput(attrs={"inputmode": "numeric", "autofocus": True, **_TEXT}))
+    amount = forms.CharField(label=_("Amount"), max_length=40, help_text=_("In the account's currency."),
+                             widget=forms.TextInput(attrs={"inputmode": "decimal", **_TEXT}))
+    beneficiary_name = forms.CharField(label=_("Beneficiary's name"), max_length=140,
+                                       widget=forms.TextInput(attrs={"dir": "auto", "autocomplete": "off"}))
+    iban = forms.CharField(label=_("Beneficiary's IBAN"), max_length=42,
+                           widget=forms.TextInput(attrs={"spellcheck": "false", **_TEXT}))
+    bic = forms.CharField(label=_("Beneficiary's bank (BIC)"), max_length=11,
+                          widget=forms.TextInput(attrs={"spellcheck": "false", **_TEXT}))
+    remittance = forms.CharField(label=_("Remittance information"), required=False, max_length=140,
+                                 widget=forms.TextInput(attrs={"dir": "auto", "autocomplete": "off"}))
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def clean_account(self):
+        return self.cleaned_data["account"].replace(" ", "").replace("-", "")
+
+
+class ReversalForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=2000, strip=True)

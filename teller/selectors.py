@@ -75,3 +75,77 @@ def rate_board(*, actor) -> list[ExchangeRate]:
         raise Forbidden(_("Your role does not allow this."), code="ROLE_NOT_ALLOWED")
     return list(ExchangeRate.objects.select_related("set_by").filter(branch=profile.branch, active=True)
                 .order_by("currency_id"))
+
+
+# --- rate history, quotes, payments, cash alerts (the screens' further reads) ----------------------
+
+import uuid  # noqa: E402
+import zoneinfo  # noqa: E402
+from datetime import date, timedelta  # noqa: E402
+
+from django.db.models import Prefetch  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from teller.models import ExchangeQuote, LargeCashReport, OutgoingPayment, StructuringAlert  # noqa: E402
+
+
+def rate_history(*, actor, limit: int = 20) -> list[ExchangeRate]:
+    """The branch's last ``limit`` rate changes, newest first (retired rows included)."""
+    profile = staff_profile(actor)
+    if not (profile.has(Perm.POST_CASH) or profile.has(Perm.SET_RATES)):
+        raise Forbidden(_("Your role does not allow this."), code="ROLE_NOT_ALLOWED")
+    return list(ExchangeRate.objects.select_related("set_by").filter(branch=profile.branch)
+                .order_by("-set_at", "-id")[:limit])
+
+
+def exchange_quote_detail(*, actor, quote_id) -> ExchangeQuote:
+    """A quote of the actor's branch (whether still live is the exchange service's to say)."""
+    profile = require_perm(actor, Perm.POST_CASH)
+    try:
+        pid = quote_id if isinstance(quote_id, uuid.UUID) else uuid.UUID(str(quote_id))
+    except (ValueError, TypeError, AttributeError):
+        pid = None
+    quote = ExchangeQuote.objects.filter(public_id=pid, branch=profile.branch).first() if pid else None
+    if quote is None:
+        raise NotFound(_("No such quote."), code="QUOTE_NOT_FOUND", field="quote")
+    return quote
+
+
+def payment_by_reference(*, actor, reference: str) -> OutgoingPayment:
+    profile = require_perm(actor, Perm.POST_TRANSFER)
+    payment = (OutgoingPayment.objects.select_related("account", "created_by", "branch")
+               .filter(reference=reference, branch=profile.branch).first())
+    if payment is None:
+        raise NotFound(_("No such payment."), code="PAYMENT_NOT_FOUND")
+    return payment
+
+
+#: how far back the alerts page looks, in business days of the branch
+CASH_ALERT_DAYS = 14
+
+
+@dataclass
+class CashAlerts:
+    today: date
+    since: date
+    structuring: list[StructuringAlert]
+    large_cash: list[LargeCashReport]
+
+
+def cash_alerts(*, actor, days: int = CASH_ALERT_DAYS) -> CashAlerts:
+    """The branch's structuring alerts and large-cash reports of today and the last ``days``
+    days, newest first, for the supervisor's review."""
+    profile = require_perm(actor, Perm.VIEW_BRANCH_QUEUES)
+    branch = profile.branch
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(branch.time_zone))
+    since = today - timedelta(days=days)
+    structuring = list(StructuringAlert.objects.filter(branch=branch, business_date__gte=since)
+                       .select_related("customer", "reviewed_by")
+                       .prefetch_related(Prefetch("operations",
+                                                  queryset=CashOperation.objects.select_related("account")
+                                                  .order_by("created_at", "id")))
+                       .order_by("-business_date", "-created_at", "-id"))
+    large_cash = list(LargeCashReport.objects.filter(branch=branch, operation__session__business_date__gte=since)
+                      .select_related("operation", "customer")
+                      .order_by("-created_at", "-id"))
+    return CashAlerts(today=today, since=since, structuring=structuring, large_cash=large_cash)
