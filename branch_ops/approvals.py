@@ -151,3 +151,22 @@ def approval_cancel(*, approval_id, actor, reason: str = "") -> Approval:
         event_publish(event_type="approval.cancelled", aggregate=approval, branch=approval.branch,
                       payload={"kind": approval.kind, "subject_id": approval.subject_id})
     return approval
+
+
+def approval_cancel_in_transaction(*, subject, actor, reason: str = "") -> Approval | None:
+    """Withdraw the pending approval of ``subject`` inside the caller's transaction (its
+    request was cancelled); the kind's handlers are not called: the caller owns the subject."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("approval_cancel_in_transaction runs inside the calling service's transaction")
+    approval = (Approval.objects.select_for_update(no_key=True, of=("self",))
+                .filter(subject_type=f"{subject._meta.app_label}.{subject._meta.model_name}",
+                        subject_id=str(getattr(subject, "public_id", None) or subject.pk), status="pending").first())
+    if approval is None:
+        return None
+    before = _snapshot(approval)
+    approval.status = Approval.Status.CANCELLED
+    approval.decided_at = timezone.now()
+    approval.decision_reason = reason
+    approval.save(update_fields=["status", "decided_at", "decision_reason"])
+    audit_event_write(actor=actor, action="approval.cancelled", obj=approval, before=before, after=_snapshot(approval))
+    return approval

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from branch_ops import api, views
+from customer_service import api as cs_api
 from teller import api as teller_api
 
 api_v1 = [
@@ -53,6 +54,11 @@ api_v1 = [
     path("teller/quotes/", teller_api.QuoteApi.as_view(), name="exchange-quote"),
     path("teller/exchanges/", teller_api.ExchangeApi.as_view(), name="cash-exchange"),
     path("teller/payments/", teller_api.OutgoingPaymentApi.as_view(), name="outgoing-payment"),
+    path("service-requests/", cs_api.RequestListCreateApi.as_view(), name="service-request-list"),
+    path("service-requests/<str:number>/", cs_api.RequestDetailApi.as_view(), name="service-request-detail"),
+    *[path(f"service-requests/<str:number>/{action}/", cs_api.action_view(action),
+           name=f"service-request-{action}")
+      for action in ("submit", "claim", "start", "fulfil", "cancel", "advance-cheque-book")],
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -1,0 +1,129 @@
+"""Service-desk API (``/api/v1/service-requests/``): the same services as the desk screens."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from branch_ops import idempotency
+from branch_ops.api import IDEMPOTENCY_REQUIRED, Pagination, respond
+from branch_ops.roles import Perm
+from customer_service import selectors, services
+from customer_service.models import RequestKind
+
+
+class TransitionOutput(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    actor = serializers.CharField(source="actor.username")
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class RequestOutput(serializers.Serializer):
+    number = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    customer = serializers.CharField(source="customer.number")
+    account = serializers.CharField(source="account.number", allow_null=True, default=None)
+    created_by = serializers.CharField(source="created_by.username")
+    assigned_to = serializers.CharField(source="assigned_to.username", allow_null=True, default=None)
+    data = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+
+
+class RequestDetailOutput(RequestOutput):
+    timeline = TransitionOutput(many=True)
+
+
+class RequestListCreateApi(APIView):
+    required_perm = Perm.CREATE_REQUEST
+
+    class RequestCreateInput(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=RequestKind.values)
+        customer_number = serializers.CharField(max_length=20)
+        account_number = serializers.CharField(max_length=34, required=False, allow_blank=True)
+        data = serializers.DictField(required=False, default=dict)
+        submit = serializers.BooleanField(required=False, default=True)
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RequestKind.values), OpenApiParameter("status", str),
+                               OpenApiParameter("mine", bool), OpenApiParameter("overdue", bool),
+                               OpenApiParameter("open", bool), OpenApiParameter("customer", str)],
+                   responses=RequestOutput(many=True), summary="The branch's request queue, overdue first")
+    def get(self, request):
+        qs = selectors.request_queue(actor=request.user, params=request.query_params, request=request)
+        paginator = Pagination()
+        paginator.ordering = ("due_at", "id")
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(RequestOutput(page, many=True).data)
+
+    @extend_schema(request=RequestCreateInput, responses={201: RequestOutput}, parameters=[IDEMPOTENCY_REQUIRED],
+                   examples=[
+                       OpenApiExample("Block a lost card", request_only=True, value={
+                           "kind": "card_block", "customer_number": "C0000101", "account_number": "000100000114",
+                           "data": {"card": "<card id>", "reason": "lost"}}),
+                       OpenApiExample("Order a cheque book", request_only=True, value={
+                           "kind": "cheque_book", "customer_number": "C0000101", "account_number": "000100000114",
+                           "data": {"leaves": 25}})],
+                   summary="Take a request (submitted at once unless submit=false)")
+    def post(self, request):
+        data = self.RequestCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        outcome = idempotency.run_idempotent(
+            request, scope="service_request.create", data=request.data, required=True,
+            perform=lambda claim: services.request_create(
+                actor=request.user, kind=v["kind"], customer_number=v["customer_number"],
+                account_number=v.get("account_number") or None, data=v["data"], submit=v["submit"],
+                idempotency_claim=claim),
+            render=lambda sr: (201, RequestOutput(sr).data),
+        )
+        return respond(outcome)
+
+
+class RequestDetailApi(APIView):
+    required_perm = Perm.CREATE_REQUEST
+
+    @extend_schema(responses=RequestDetailOutput, summary="One request with its timeline")
+    def get(self, request, number: str):
+        return Response(RequestDetailOutput(selectors.request_detail(actor=request.user, number=number)).data)
+
+
+class ActionInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    data = serializers.DictField(required=False, default=dict)
+    document = serializers.CharField(required=False, allow_blank=True, default="", max_length=80)
+
+
+class RequestActionApi(APIView):
+    """``submit``, ``claim``, ``start``, ``fulfil``, ``cancel``, ``advance-cheque-book``."""
+
+    required_perm = Perm.CREATE_REQUEST
+    action = ""
+
+    @extend_schema(request=ActionInput, responses=RequestDetailOutput)
+    def post(self, request, number: str):
+        data = ActionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v, user = data.validated_data, request.user
+        if self.action == "submit":
+            services.request_submit(actor=user, number=number)
+        elif self.action == "claim":
+            services.request_claim(actor=user, number=number)
+        elif self.action == "start":
+            services.request_start(actor=user, number=number)
+        elif self.action == "fulfil":
+            services.request_fulfil(actor=user, number=number, note=v["note"], data=v["data"])
+        elif self.action == "cancel":
+            services.request_cancel(actor=user, number=number, reason=v["reason"])
+        elif self.action == "advance-cheque-book":
+            services.cheque_book_advance(actor=user, number=number, document=v["document"])
+        return Response(RequestDetailOutput(selectors.request_detail(actor=user, number=number)).data)
+
+
+def action_view(name: str):
+    return type(f"Request{name.title().replace('-', '')}Api", (RequestActionApi,), {"action": name}).as_view()
