@@ -58,6 +58,7 @@ class RequestKind(models.TextChoices):
     PIN_RESET = "pin_reset", _("PIN: reset")
     CHEQUE_BOOK = "cheque_book", _("Cheque book")
     CHEQUE_STOP = "cheque_stop", _("Stop a cheque")
+    STATEMENT = "statement", _("Statement")
     LOAN_INTAKE = "loan_intake", _("Loan application")
     INQUIRY = "inquiry", _("Inquiry")
 
@@ -197,3 +198,36 @@ class StoppedCheque(models.Model):
 
     def __str__(self):
         return f"stop {self.first_number}-{self.last_number}"
+
+
+class ProductOffer(models.Model):
+    """An offer the desk may make, with its rule as data: ``conditions`` says who it fits,
+    e.g. ``{"lacks_product": "savings", "min_balance": 500000, "currency": "AED",
+    "min_age": 18}`` (amounts in minor units)."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    pitch = models.TextField(_("what to say"), blank=True)
+    conditions = models.JSONField(default=dict)
+    active = models.BooleanField(default=True)
+
+    def __str__(self):
+        return self.name
+
+
+class OfferOutcome(models.Model):
+    """What happened when a CSR offered a product to a customer."""
+
+    class Outcome(models.TextChoices):
+        OFFERED = "offered", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    offer = models.ForeignKey(ProductOffer, on_delete=models.PROTECT, related_name="outcomes")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self):
+        return f"{self.offer.code} {self.outcome}"

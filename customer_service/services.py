@@ -68,6 +68,7 @@ KIND_RULES: dict[str, KindRule] = {
     RequestKind.PIN_RESET: KindRule(None, 0, True, immediate=True, core_banking_cares=True),
     RequestKind.CHEQUE_BOOK: KindRule(None, 120, True, core_banking_cares=True),
     RequestKind.CHEQUE_STOP: KindRule(None, 0, True, immediate=True, core_banking_cares=True),
+    RequestKind.STATEMENT: KindRule(None, 0, True, immediate=True),
     RequestKind.LOAN_INTAKE: KindRule(None, 48, False, core_banking_cares=True),
     RequestKind.INQUIRY: KindRule(None, 0, False, immediate=True),
 }
@@ -252,6 +253,20 @@ def _prepare(kind: str, account: BankAccount | None, data: dict) -> dict:
         if last < first or first <= 0:
             raise RequestError(_("The range is reversed."), code="INVALID_CHEQUE_RANGE", field="last_number")
         return {"first_number": first, "last_number": last, "reason": str(data.get("reason", ""))[:200]}
+    if kind == RequestKind.STATEMENT:
+        import datetime as dt
+
+        try:
+            start = dt.date.fromisoformat(str(data.get("start")))
+            end = dt.date.fromisoformat(str(data.get("end")))
+        except ValueError:
+            raise RequestError(_("Give dates as YYYY-MM-DD."), code="INVALID_DATE", field="start") from None
+        if end < start:
+            raise RequestError(_("The end date is before the start date."), code="INVALID_DATE_RANGE", field="end")
+        if end > timezone.localdate() or start > timezone.localdate():
+            raise RequestError(_("A statement cannot cover days in the future."), code="STATEMENT_IN_FUTURE",
+                               field="end")
+        return {"start": start.isoformat(), "end": end.isoformat()}
     if kind == RequestKind.INQUIRY:
         question = str(data.get("question", "")).strip()
         if not question:
@@ -290,6 +305,9 @@ def _effect_immediate(request: ServiceRequest, actor) -> None:
         event_publish(event_type=f"card.{kind}_requested", aggregate=card, branch=request.branch,
                       payload={"card": str(card.public_id), "masked_pan": card.masked_pan,
                                "account": request.account.number})
+    elif kind == RequestKind.STATEMENT:
+        audit_event_write(actor=actor, action="statement.requested", obj=request.account,
+                          customer_ref=request.customer.number, after=dict(data))
     elif kind == RequestKind.CHEQUE_STOP:
         StoppedCheque.objects.create(account=request.account, first_number=data["first_number"],
                                      last_number=data["last_number"], reason=data["reason"], created_by=actor)
@@ -483,6 +501,24 @@ def request_cancel(*, actor, number: str, reason: str) -> ServiceRequest:
     return request
 
 
+def offer_record(*, actor, customer_number: str, offer_code: str, outcome: str):
+    """The CSR records that a product was offered, accepted or declined."""
+    from customer_service.models import OfferOutcome, ProductOffer
+
+    if outcome not in OfferOutcome.Outcome.values:
+        raise RequestError(_("Unknown outcome."), code="INVALID_OUTCOME", field="outcome")
+    with transaction.atomic(durable=True):
+        require_perm(actor, Perm.CREATE_REQUEST)
+        customer = Customer.objects.filter(number=customer_number).first()
+        offer = ProductOffer.objects.filter(code=offer_code, active=True).first()
+        if customer is None or offer is None:
+            raise NotFound(_("No such customer or offer."), code="OFFER_NOT_FOUND")
+        record = OfferOutcome.objects.create(offer=offer, customer=customer, outcome=outcome, recorded_by=actor)
+        audit_event_write(actor=actor, action=f"offer.{outcome}", obj=record, customer_ref=customer.number,
+                          after={"offer": offer_code})
+    return record
+
+
 CHEQUE_STEPS = {"ordered": "printed", "printed": "received", "received": "delivered"}
 
 
@@ -548,6 +584,6 @@ def register_approval_kinds() -> None:
 
 __all__ = [
     "KIND_RULES", "LOAN_PRODUCTS", "annuity_instalment", "cheque_book_advance", "request_cancel", "request_claim",
-    "request_create", "request_fulfil", "request_start", "request_submit", "register_approval_kinds",
+    "request_create", "request_fulfil", "request_start", "request_submit", "register_approval_kinds", "offer_record",
 ]
 

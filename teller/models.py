@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import BankAccount, Customer, LedgerAccount, LedgerTransaction
 from branch_ops.models import Branch, Currency
@@ -143,7 +144,7 @@ class DrawerSession(models.Model):
     signed off by a supervisor."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("drawer session status", "Open")
         CLOSED = "closed", _("Closed, waiting for sign-off")
         SIGNED_OFF = "signed_off", _("Signed off")
 
@@ -296,7 +297,7 @@ class VaultTransfer(models.Model):
         TO_VAULT = "to_vault", _("Drawer to vault")
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", _("Requested")
+        REQUESTED = "requested", pgettext_lazy("vault transfer status", "Requested")
         CONFIRMED = "confirmed", _("Confirmed")
         REJECTED = "rejected", _("Rejected")
 
