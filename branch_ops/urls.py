@@ -56,6 +56,9 @@ api_v1 = [
     path("teller/payments/", teller_api.OutgoingPaymentApi.as_view(), name="outgoing-payment"),
     path("service-requests/", cs_api.RequestListCreateApi.as_view(), name="service-request-list"),
     path("service-requests/<str:number>/", cs_api.RequestDetailApi.as_view(), name="service-request-detail"),
+    path("service-requests/<str:number>/statement.csv", cs_api.StatementCsvApi.as_view(),
+         name="service-request-statement-csv"),
+    path("customers/<str:number>/offers/", cs_api.CustomerOffersApi.as_view(), name="customer-offers"),
     *[path(f"service-requests/<str:number>/{action}/", cs_api.action_view(action),
            name=f"service-request-{action}")
       for action in ("submit", "claim", "start", "fulfil", "cancel", "advance-cheque-book")],

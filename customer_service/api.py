@@ -127,3 +127,50 @@ class RequestActionApi(APIView):
 
 def action_view(name: str):
     return type(f"Request{name.title().replace('-', '')}Api", (RequestActionApi,), {"action": name}).as_view()
+
+
+class StatementCsvApi(APIView):
+    required_perm = Perm.CREATE_REQUEST
+
+    @extend_schema(responses={(200, "text/csv"): str}, summary="The statement a statement request asked for, as CSV")
+    def get(self, request, number: str):
+        from django.http import HttpResponse
+
+        filename, text = selectors.statement_csv(actor=request.user, number=number)
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class OfferOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    pitch = serializers.CharField()
+
+
+class CustomerOffersApi(APIView):
+    required_perm = Perm.CREATE_REQUEST
+
+    class OfferOutcomeInput(serializers.Serializer):
+        offer = serializers.CharField(max_length=40)
+        outcome = serializers.ChoiceField(choices=["offered", "accepted", "declined"])
+
+    @extend_schema(responses=OfferOutput(many=True), summary="Offers that fit what the customer does not yet have")
+    def get(self, request, number: str):
+        from django.utils.translation import gettext as _
+
+        from accounts.models import Customer
+        from branch_ops.errors import NotFound
+
+        customer = Customer.objects.filter(number=number).first()
+        if customer is None:
+            raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
+        return Response(OfferOutput(selectors.eligible_offers(actor=request.user, customer=customer), many=True).data)
+
+    @extend_schema(request=OfferOutcomeInput, responses={201: None}, summary="Record an offer's outcome")
+    def post(self, request, number: str):
+        data = self.OfferOutcomeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.offer_record(actor=request.user, customer_number=number, offer_code=data.validated_data["offer"],
+                              outcome=data.validated_data["outcome"])
+        return Response(status=201)
