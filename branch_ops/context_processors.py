@@ -9,6 +9,7 @@ from branch_ops.roles import Perm
 NAVIGATION = [
     (_("Home"), "home", None),
     (_("Customers"), "customer-search", Perm.VIEW_CUSTOMER),
+    (_("Requests"), "request-queue", Perm.CREATE_REQUEST),
     (_("Transfer"), "transfer-create", Perm.POST_TRANSFER),
     (_("Teller window"), "teller-window", Perm.OPERATE_DRAWER),
     (_("Vault"), "vault-pending", Perm.CONFIRM_VAULT),

@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.errors import NotFound
@@ -19,10 +20,10 @@ class RequestFilter(django_filters.FilterSet):
 
     kind = django_filters.ChoiceFilter(choices=RequestKind.choices)
     status = django_filters.ChoiceFilter(choices=RequestStatus.choices)
-    mine = django_filters.BooleanFilter(method="filter_mine", label=_("Mine only"))
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue only"))
+    mine = django_filters.BooleanFilter(method="filter_mine", label=gettext_lazy("Mine only"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=gettext_lazy("Overdue only"))
     customer = django_filters.CharFilter(field_name="customer__number")
-    open = django_filters.BooleanFilter(method="filter_open", label=_("Open only"))
+    open = django_filters.BooleanFilter(method="filter_open", label=gettext_lazy("Open only"))
 
     class Meta:
         model = ServiceRequest

@@ -102,6 +102,9 @@ def _serial() -> str:
 
 def _move(request: ServiceRequest, to_status: str, actor, reason: str = "") -> ServiceRequest:
     """Record one transition and move the request (the database checks they agree)."""
+    if looks_like_pan(reason):
+        raise RequestError(_("Never enter a full card number: use the masked number (first 6 and last 4)."),
+                           code="FULL_PAN_REFUSED", field="reason")
     current = request.status if request.last_transition_id else ""
     allowed = TRANSITIONS.get(current, set()) if current else {"draft", "submitted"}
     if to_status not in allowed:

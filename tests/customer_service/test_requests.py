@@ -245,3 +245,13 @@ def test_the_api_takes_a_request_and_shows_its_timeline(api, desk):
     queue = client.get("/api/v1/service-requests/?open=true&kind=cheque_book").json()
     assert [r["number"] for r in queue["results"]] == [number]
     assert api(desk["teller"]).get("/api/v1/service-requests/").status_code == 403
+
+
+def test_a_full_card_number_in_a_note_or_reason_is_refused(desk):
+    sr = _create(desk, "loan_intake", {"product": "personal", "amount": 1_000_000, "term_months": 12,
+                                       "monthly_income": 900_000})
+    with pytest.raises(ApplicationError) as err:
+        request_cancel(actor=desk["csr"], number=sr.number, reason=f"card {PAN}")
+    assert err.value.code == "FULL_PAN_REFUSED"
+    sr.refresh_from_db()
+    assert sr.status == "submitted"
