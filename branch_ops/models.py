@@ -61,6 +61,8 @@ class Branch(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, validators=[validate_time_zone])
     address = models.TextField(_("address"), blank=True)
     country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166 alpha-2"))
+    weekend_days = models.JSONField(_("weekend days"), default=list, blank=True,
+                                    help_text=_("weekdays the branch is closed, Monday = 0 … Sunday = 6"))
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -73,6 +75,23 @@ class Branch(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+
+class Holiday(models.Model):
+    """A day a branch is closed besides its weekend (a public or bank holiday)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        ordering = ["branch", "date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        constraints = [models.UniqueConstraint(fields=["branch", "date"], name="holiday_once_per_day")]
+
+    def __str__(self):
+        return f"{self.branch.code} {self.date} {self.name}"
 
 
 class StaffProfile(models.Model):

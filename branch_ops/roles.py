@@ -46,6 +46,7 @@ class Perm(StrEnum):
     CREATE_REQUEST = "create_request"
     LOG_COMPLAINT = "log_complaint"
     HANDLE_COMPLAINT = "handle_complaint"
+    SUPERVISE_COMPLAINTS = "supervise_complaints"
     DECIDE_ROUTINE = "decide_routine"
     DECIDE_FOUR_EYES = "decide_four_eyes"
     VIEW_BRANCH_QUEUES = "view_branch_queues"
@@ -67,6 +68,7 @@ PERM_LABELS = {
     Perm.CREATE_REQUEST: "Create service requests",
     Perm.LOG_COMPLAINT: "Log complaints",
     Perm.HANDLE_COMPLAINT: "Investigate and resolve complaints",
+    Perm.SUPERVISE_COMPLAINTS: "Act on every complaint of the branch, extend deadlines",
     Perm.DECIDE_ROUTINE: "Approve routine requests of others",
     Perm.DECIDE_FOUR_EYES: "Approve four-eyes items (openings, overrides, reversals, redress)",
     Perm.VIEW_BRANCH_QUEUES: "See every queue of the branch",
@@ -100,6 +102,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.DECIDE_FOUR_EYES,
             Perm.CONFIRM_VAULT,
             Perm.SET_RATES,
+            Perm.SUPERVISE_COMPLAINTS,
             Perm.VIEW_BRANCH_QUEUES,
             Perm.VIEW_AUDIT,
             Perm.VIEW_STAFF,

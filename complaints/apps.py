@@ -1,5 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ComplaintsConfig(AppConfig):
     name = "complaints"
+    verbose_name = _("Complaints")
+
+    def ready(self):
+        from complaints.services import register_approval_kinds
+
+        register_approval_kinds()
