@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from branch_ops import api, views
+from complaints import api as complaints_api
 from customer_service import api as cs_api
 from teller import api as teller_api
 
@@ -62,6 +63,11 @@ api_v1 = [
     *[path(f"service-requests/<str:number>/{action}/", cs_api.action_view(action),
            name=f"service-request-{action}")
       for action in ("submit", "claim", "start", "fulfil", "cancel", "advance-cheque-book")],
+    path("complaints/", complaints_api.ComplaintListCreateApi.as_view(), name="complaint-list"),
+    path("complaints/report/", complaints_api.ComplaintReportApi.as_view(), name="complaint-report"),
+    path("complaints/<str:number>/", complaints_api.ComplaintDetailApi.as_view(), name="complaint-detail"),
+    *[path(f"complaints/<str:number>/{action}/", complaints_api.action_view(action), name=f"complaint-{action}")
+      for action in complaints_api.ACTIONS],
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from accounts.ledger import CREDIT, DEBIT, Line, ledger_post
 from accounts.models import BankAccount, Customer, LedgerTransaction
 from accounts.services import internal_account
+from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
 from branch_ops.audit import audit_event_write
@@ -155,7 +156,7 @@ def _require_open(complaint: Complaint) -> None:
 def complaint_log(*, actor, channel: str, category: str, description: str, customer_number: str = "",
                   complainant_name: str = "", complainant_contact: str = "", account_number: str = "",
                   transaction_ref: str = "", amount_disputed: Money | None = None, attachments: list | None = None,
-                  received_at: dt.datetime | None = None) -> Complaint:
+                  received_at: dt.datetime | None = None, idempotency_claim=None) -> Complaint:
     """Log a complaint; its first receiver owns it until it is handed over."""
     description = (description or "").strip()
     if not description:
@@ -163,6 +164,7 @@ def complaint_log(*, actor, channel: str, category: str, description: str, custo
     if channel not in Complaint.Channel.values:
         raise ComplaintError(_("Unknown channel."), code="INVALID_CHANNEL", field="channel")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.LOG_COMPLAINT)
         branch = profile.branch
         cat = Category.objects.filter(code=category).first() if category else None
@@ -210,6 +212,7 @@ def complaint_log(*, actor, channel: str, category: str, description: str, custo
         event_publish(event_type="complaint.logged", aggregate=complaint, branch=branch,
                       payload={"number": complaint.number, "category": category,
                                "customer": customer.number if customer else None})
+        idempotency.finish(idempotency_claim, complaint)
     return complaint
 
 

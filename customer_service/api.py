@@ -92,7 +92,7 @@ class RequestDetailApi(APIView):
         return Response(RequestDetailOutput(selectors.request_detail(actor=request.user, number=number)).data)
 
 
-class ActionInput(serializers.Serializer):
+class RequestActionInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     data = serializers.DictField(required=False, default=dict)
@@ -105,9 +105,9 @@ class RequestActionApi(APIView):
     required_perm = Perm.CREATE_REQUEST
     action = ""
 
-    @extend_schema(request=ActionInput, responses=RequestDetailOutput)
+    @extend_schema(request=RequestActionInput, responses=RequestDetailOutput)
     def post(self, request, number: str):
-        data = ActionInput(data=request.data)
+        data = RequestActionInput(data=request.data)
         data.is_valid(raise_exception=True)
         v, user = data.validated_data, request.user
         if self.action == "submit":

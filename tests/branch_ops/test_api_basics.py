@@ -182,3 +182,14 @@ def test_the_feed_never_skips_an_event_of_a_transaction_that_commits_late(client
     assert [e["aggregate_id"] for e in while_a_open["events"]] == []
     assert [e["aggregate_id"] for e in after["events"]] == ["A", "B"]
     assert OutboxEvent.objects.count() == 2
+
+
+def test_the_openapi_document_is_valid_and_generates_without_warnings(db):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    assert "openapi: 3" in out.getvalue()
+    assert "/api/v1/teller/deposits/" in out.getvalue()

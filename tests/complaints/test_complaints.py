@@ -218,3 +218,59 @@ def test_deadlines_use_the_branch_calendar(staff, funded, branch):
     assert ack != today + dt.timedelta(days=1)
     assert ack.weekday() not in (4, 5)
     assert Deadline.objects.filter(complaint=complaint).count() == 3
+
+
+def test_report_figures_equal_a_count_made_by_hand(staff, funded):
+    from complaints.selectors import complaint_report, complaint_report_csv
+
+    made = [_log(staff, funded) for _ in range(4)]
+    for c, decision in zip(made[:3], ["upheld", "rejected", "partly_upheld"], strict=True):
+        complaint_decide(actor=staff["csr"], number=c.number, decision=decision, reason="r")
+        complaint_close(actor=staff["csr"], number=c.number, final_response="done")
+    today = timezone.now().astimezone(DUBAI).date()
+    report = complaint_report(actor=staff["supervisor"], start=today, end=today)
+    rows = list(Complaint.objects.all())
+    closed = [c for c in rows if c.status == "closed"]
+    assert report.received == len(rows) == 4
+    assert report.closed == len(closed) == 3
+    assert report.upheld == sum(1 for c in closed if c.decision in ("upheld", "partly_upheld")) == 2
+    assert report.upheld_rate == round(2 / 3, 4)
+    assert report.by_category == {"accounts.charges": {"received": 4, "closed": 3, "upheld": 2}}
+    assert "accounts.charges" in complaint_report_csv(report)
+    with pytest.raises(ApplicationError):
+        complaint_report(actor=staff["csr"], start=today, end=today)
+
+
+def test_a_csr_sees_only_their_own_complaints_a_supervisor_all(staff, funded):
+    from complaints.selectors import complaint_queue
+
+    mine = _log(staff, funded)
+    theirs = _log(staff, funded, actor="coordinator")
+    assert list(complaint_queue(actor=staff["csr"]).values_list("number", flat=True)) == [mine.number]
+    assert set(complaint_queue(actor=staff["supervisor"]).values_list("number", flat=True)) == {mine.number,
+                                                                                                theirs.number}
+
+
+def test_the_api_logs_a_complaint_idempotently_and_acts_on_it(api, staff, funded):
+    import uuid
+
+    client = api(staff["csr"])
+    body = {"channel": "branch", "category": "accounts.charges", "description": "Charged twice",
+            "customer_number": funded.customer.number, "account_number": funded.number,
+            "amount_disputed": {"amount": 1000, "currency": "AED"}}
+    key = str(uuid.uuid4())
+    first = client.post("/api/v1/complaints/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    again = client.post("/api/v1/complaints/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert first.status_code == 201, first.content
+    assert again.json()["number"] == first.json()["number"]
+    assert Complaint.objects.count() == 1
+    number = first.json()["number"]
+    assert {d["colour"] for d in first.json()["deadlines"]} <= {"green", "amber"}
+    ack = client.post(f"/api/v1/complaints/{number}/acknowledge/", {}, format="json")
+    assert ack.json()["status"] == "acknowledged"
+    no = client.post(f"/api/v1/complaints/{number}/close/", {"final_response": "x"}, format="json")
+    assert no.json()["code"] == "NO_DECISION"
+    assert api(staff["teller"]).get(f"/api/v1/complaints/{number}/").status_code == 404
+    report = api(staff["supervisor"]).get("/api/v1/complaints/report/?download=csv")
+    assert report.status_code == 200
+    assert b"received" in report.content

@@ -1,0 +1,173 @@
+"""Complaints API (``/api/v1/complaints/``): the same services as the screens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import MoneySerializer
+from branch_ops import idempotency
+from branch_ops.api import IDEMPOTENCY_REQUIRED, respond
+from branch_ops.errors import ApplicationError
+from branch_ops.roles import Perm
+from complaints import selectors, services
+from complaints.models import Complaint
+
+
+class DeadlineOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    met_at = serializers.DateTimeField(allow_null=True)
+    breached_at = serializers.DateTimeField(allow_null=True)
+    colour = serializers.SerializerMethodField()
+
+    def get_colour(self, deadline) -> str:
+        return services.clock_colour(deadline, deadline.complaint.regime)
+
+
+class ComplaintOutput(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    complainant_name = serializers.CharField()
+    customer = serializers.CharField(source="customer.number", allow_null=True, default=None)
+    channel = serializers.CharField()
+    category = serializers.CharField(source="category.code")
+    regime = serializers.CharField(source="regime.code")
+    owner = serializers.CharField(source="owner.username")
+    received_at = serializers.DateTimeField()
+    amount_disputed = serializers.IntegerField()
+    currency = serializers.CharField(source="currency_id", allow_null=True)
+    escalated = serializers.BooleanField()
+    extended = serializers.BooleanField()
+    decision = serializers.CharField()
+    redress_paid = serializers.IntegerField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    satisfaction = serializers.IntegerField(allow_null=True)
+    deadlines = DeadlineOutput(many=True)
+
+
+class ComplaintListCreateApi(APIView):
+    required_perm = Perm.LOG_COMPLAINT
+
+    class ComplaintInput(serializers.Serializer):
+        channel = serializers.ChoiceField(choices=Complaint.Channel.values)
+        category = serializers.CharField(max_length=40)
+        description = serializers.CharField()
+        customer_number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+        complainant_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        complainant_contact = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        account_number = serializers.CharField(max_length=34, required=False, allow_blank=True, default="")
+        transaction_ref = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+        amount_disputed = MoneySerializer(required=False)
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=Complaint.Status.values)],
+                   responses=ComplaintOutput(many=True),
+                   summary="Complaints of the branch (a supervisor sees all, others their own)")
+    def get(self, request):
+        qs = selectors.complaint_queue(actor=request.user, status=request.query_params.get("status"))
+        return Response(ComplaintOutput(qs[:200], many=True).data)
+
+    @extend_schema(request=ComplaintInput, responses={201: ComplaintOutput}, parameters=[IDEMPOTENCY_REQUIRED],
+                   examples=[OpenApiExample("Charged twice", request_only=True, value={
+                       "channel": "branch", "category": "accounts.charges", "description": "Charged twice",
+                       "customer_number": "C0000101", "account_number": "000100000114",
+                       "amount_disputed": {"amount": 1000, "currency": "AED"}})],
+                   summary="Log a complaint (its receiver owns it)")
+    def post(self, request):
+        data = self.ComplaintInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = idempotency.run_idempotent(
+            request, scope="complaint.log", data=request.data, required=True,
+            perform=lambda claim: services.complaint_log(actor=request.user, idempotency_claim=claim,
+                                                         **data.validated_data),
+            render=lambda c: (201, ComplaintOutput(c).data))
+        return respond(outcome)
+
+
+class ComplaintDetailApi(APIView):
+    required_perm = Perm.LOG_COMPLAINT
+
+    @extend_schema(responses=ComplaintOutput, summary="One complaint with its clocks")
+    def get(self, request, number: str):
+        return Response(ComplaintOutput(selectors.complaint_detail(actor=request.user, number=number)).data)
+
+
+class ComplaintActionInput(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    to = serializers.CharField(required=False, allow_blank=True, default="")
+    decision = serializers.CharField(required=False, allow_blank=True, default="")
+    final_response = serializers.CharField(required=False, allow_blank=True, default="")
+    satisfaction = serializers.IntegerField(required=False)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    amount = MoneySerializer(required=False)
+    transaction_ref = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ComplaintActionApi(APIView):
+    required_perm = Perm.LOG_COMPLAINT
+    action = ""
+
+    @extend_schema(request=ComplaintActionInput, responses=ComplaintOutput)
+    def post(self, request, number: str):
+        data = ComplaintActionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v, u = data.validated_data, request.user
+        calls = {
+            "acknowledge": lambda: services.complaint_acknowledge(actor=u, number=number),
+            "handover": lambda: services.complaint_handover(actor=u, number=number, to_username=v["to"],
+                                                            reason=v["reason"]),
+            "note": lambda: services.complaint_note(actor=u, number=number, text=v["text"],
+                                                    transaction_ref=v["transaction_ref"]),
+            "escalate": lambda: services.complaint_escalate(actor=u, number=number, reason=v["reason"]),
+            "extend": lambda: services.complaint_extend(actor=u, number=number, reason=v["reason"]),
+            "decide": lambda: services.complaint_decide(actor=u, number=number, decision=v["decision"],
+                                                        reason=v["reason"]),
+            "redress": lambda: services.complaint_redress(actor=u, number=number, amount=v.get("amount"),
+                                                          reason=v["reason"]),
+            "close": lambda: services.complaint_close(actor=u, number=number, final_response=v["final_response"]),
+            "follow-up": lambda: services.complaint_follow_up(actor=u, number=number,
+                                                              satisfaction=v.get("satisfaction"),
+                                                              comment=v["comment"]),
+            "reopen": lambda: services.complaint_reopen(actor=u, number=number, reason=v["reason"]),
+        }
+        if self.action == "redress" and v.get("amount") is None:
+            raise ApplicationError(_("Give the amount."), code="AMOUNT_REQUIRED", field="amount")
+        calls[self.action]()
+        return Response(ComplaintOutput(selectors.complaint_detail(actor=u, number=number)).data)
+
+
+ACTIONS = ("acknowledge", "handover", "note", "escalate", "extend", "decide", "redress", "close", "follow-up",
+           "reopen")
+
+
+def action_view(name: str):
+    return type(f"Complaint{name.title().replace('-', '')}Api", (ComplaintActionApi,), {"action": name}).as_view()
+
+
+class ComplaintReportApi(APIView):
+    required_perm = Perm.VIEW_REPORTS
+
+    @extend_schema(parameters=[OpenApiParameter("start", dt.date), OpenApiParameter("end", dt.date),
+                               OpenApiParameter("download", str, enum=["csv"], description="csv: a file instead of JSON")],
+                   responses={200: dict}, summary="Complaint figures of the branch for a period")
+    def get(self, request):
+        today = timezone.localdate()
+        try:
+            start = dt.date.fromisoformat(request.query_params.get("start") or str(today - dt.timedelta(days=30)))
+            end = dt.date.fromisoformat(request.query_params.get("end") or str(today))
+        except ValueError:
+            raise ApplicationError(_("Give dates as YYYY-MM-DD."), code="INVALID_DATE", field="start") from None
+        report = selectors.complaint_report(actor=request.user, start=start, end=end)
+        if request.query_params.get("download") == "csv":
+            response = HttpResponse(selectors.complaint_report_csv(report), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="complaints-{start}-{end}.csv"'
+            return response
+        return Response(vars(report))

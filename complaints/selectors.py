@@ -1,0 +1,116 @@
+"""Reads of complaints: the branch's queue (what each role may see), one complaint with
+its clocks, and the report for a period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from branch_ops.access import require_perm
+from branch_ops.business_days import branch_calendar
+from branch_ops.errors import NotFound
+from branch_ops.roles import Perm
+from complaints.models import Complaint, Deadline
+
+
+def complaint_queue(*, actor, status: str | None = None):
+    """A supervisor sees every complaint of the branch; others the ones they own."""
+    profile = require_perm(actor, Perm.LOG_COMPLAINT)
+    qs = (Complaint.objects.filter(branch=profile.branch).select_related("customer", "owner", "category", "regime")
+          .prefetch_related("deadlines").order_by("received_at"))
+    if not profile.has(Perm.SUPERVISE_COMPLAINTS):
+        qs = qs.filter(Q(owner=actor) | Q(received_by=actor))
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def complaint_detail(*, actor, number: str) -> Complaint:
+    found = complaint_queue(actor=actor).filter(number=number).prefetch_related("entries__actor").first()
+    if found is None:
+        raise NotFound(_("No such complaint."), code="COMPLAINT_NOT_FOUND")
+    return found
+
+
+@dataclass
+class ComplaintReport:
+    start: dt.date
+    end: dt.date
+    received: int = 0
+    closed: int = 0
+    upheld: int = 0
+    upheld_rate: float | None = None
+    median_days_to_close: float | None = None
+    p90_days_to_close: float | None = None
+    breaches: int = 0
+    redress_paid: int = 0
+    by_category: dict = field(default_factory=dict)
+    by_staff: dict = field(default_factory=dict)
+
+
+def _percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * pct
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 2)
+
+
+def complaint_report(*, actor, start: dt.date, end: dt.date) -> ComplaintReport:
+    """Received and closed in [start, end] (branch days): counts, upheld rate, median and
+    90th percentile days to close, breaches, redress paid, by category and by owner."""
+    profile = require_perm(actor, Perm.VIEW_REPORTS)
+    calendar = branch_calendar(profile.branch)
+    lo = dt.datetime.combine(start, dt.time.min, tzinfo=calendar.zone)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=calendar.zone)
+    received = list(Complaint.objects.filter(branch=profile.branch, received_at__gte=lo, received_at__lt=hi)
+                    .select_related("category", "owner"))
+    closed = list(Complaint.objects.filter(branch=profile.branch, closed_at__gte=lo, closed_at__lt=hi)
+                  .select_related("category", "owner"))
+    days = [(c.closed_at - c.received_at).total_seconds() / 86400 for c in closed]
+    report = ComplaintReport(start=start, end=end, received=len(received), closed=len(closed))
+    report.upheld = sum(1 for c in closed if c.decision in ("upheld", "partly_upheld"))
+    report.upheld_rate = round(report.upheld / len(closed), 4) if closed else None
+    report.median_days_to_close = round(statistics.median(days), 2) if days else None
+    report.p90_days_to_close = _percentile(days, 0.9)
+    report.breaches = Deadline.objects.filter(complaint__branch=profile.branch, breached_at__gte=lo,
+                                              breached_at__lt=hi).count()
+    report.redress_paid = sum(c.redress_paid for c in closed)
+    cats: dict[str, Counter] = defaultdict(Counter)
+    staff: dict[str, Counter] = defaultdict(Counter)
+    for c in received:
+        cats[c.category.code]["received"] += 1
+        staff[c.owner.get_username()]["received"] += 1
+    for c in closed:
+        cats[c.category.code]["closed"] += 1
+        staff[c.owner.get_username()]["closed"] += 1
+        if c.decision in ("upheld", "partly_upheld"):
+            cats[c.category.code]["upheld"] += 1
+            staff[c.owner.get_username()]["upheld"] += 1
+    report.by_category = {k: dict(v) for k, v in sorted(cats.items())}
+    report.by_staff = {k: dict(v) for k, v in sorted(staff.items())}
+    return report
+
+
+def complaint_report_csv(report: ComplaintReport) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["start", "end", "received", "closed", "upheld", "upheld_rate", "median_days_to_close",
+                "p90_days_to_close", "breaches", "redress_paid_minor"])
+    w.writerow([report.start, report.end, report.received, report.closed, report.upheld, report.upheld_rate,
+                report.median_days_to_close, report.p90_days_to_close, report.breaches, report.redress_paid])
+    w.writerow([])
+    w.writerow(["group", "key", "received", "closed", "upheld"])
+    for group, rows in (("category", report.by_category), ("staff", report.by_staff)):
+        for key, counts in rows.items():
+            w.writerow([group, key, counts.get("received", 0), counts.get("closed", 0), counts.get("upheld", 0)])
+    return out.getvalue()
