@@ -103,11 +103,13 @@ def seed_demo() -> bool:
                 approval_decide(approval_id=approval.public_id, actor=users["super"], approve=True,
                                 reason="documents verified")
                 _migrate_opening_balance(account, users["super"], branch)
+        from complaints.demo import seed_complaints_demo
         from customer_service.demo import seed_desk_demo
         from teller.demo import seed_teller_demo
 
         seed_teller_demo(branch, users)
         seed_desk_demo(branch, users)
+        seed_complaints_demo(branch, users)
         # one opening left waiting, so the supervisor's inbox is not empty
         first_number = CUSTOMERS[spec["code"]][0][0]
         if not BankAccount.objects.filter(customer__number=first_number, product="savings").exists():
