@@ -506,7 +506,7 @@ def render_teller(t) -> list[str]:
             lines.append(f"- {s.label}: query counts {min(s.queries)}-{max(s.queries)}; requests that differ "
                          "from the usual count: "
                          + "; ".join(f"#{i} ({n}: {', '.join(d)})" for i, n, d in s.odd) + ".")
-    k = min(50, len(t.api.samples_ms) // 3)
+    k = max(1, min(50, len(t.api.samples_ms) // 3))
     lines.append(
         f"- one account, drift: the customer's cash operations of the day went from {t.ops_before:,} to "
         f"{t.ops_after:,} during the timing pass; median of the first {k} / last {k} timed requests: API "
@@ -515,9 +515,10 @@ def render_teller(t) -> list[str]:
         f"{t.bare.median_of(slice(0, k)):.2f} / {t.bare.median_of(slice(-k, None)):.2f} ms. Least squares: each "
         f"earlier cash operation of the customer that day adds {t.slope_us['api']:.1f} µs to an API request and "
         f"{t.slope_us['form']:.1f} µs to a form request, with the same number of queries.")
-    lines.append(f"- CPU during the one-account timing pass: this process {t.cpu['client']:.2f} core, the whole "
-                 f"machine {t.cpu['machine']:.2f} cores busy (it has {os.cpu_count()}); more than this process plus "
-                 "one PostgreSQL backend means other load on the machine.")
+    lines.append("- CPU during the timing passes (cores busy; the machine has "
+                 f"{os.cpu_count()}): " + "; ".join(f"{name}: this process {mine:.2f}, the machine {machine:.2f}"
+                                                    for name, (mine, machine) in t.cpu.items())
+                 + ". Much more than this process plus one PostgreSQL backend means other load on the machine.")
     lines.append(f"- spread over {t.spread_customers} customers: at most {t.spread_ops_max} cash operations of the "
                  "day per customer at the end of the run.")
     lines.append(f"- the one `GET /teller/?account=…` that rendered the form: {t.window.form.get_ms:.1f} ms, "
@@ -529,10 +530,11 @@ def render_teller(t) -> list[str]:
             f"request under the profiler (it slows Python down, not PostgreSQL); {p.python_share:.0%} of it is "
             "Python (outside cursor.execute and COMMIT):",
             "",
-            "  | part of the request | ms per request under cProfile | share |",
+            "  | part of the request (each · is one level of nesting) | ms per request under cProfile | share |",
             "  |---|---:|---:|",
         ]
-        lines += [f"  | {label.strip()} | {ms:.2f} | {share:.0%} |" for label, ms, share in p.phases]
+        lines += [f"  | {'· ' * ((len(label) - len(label.lstrip())) // 2)}{label.strip()} | {ms:.2f} | {share:.0%} |"
+                  for label, ms, share in p.phases]
     if t.hot_profile is not None:
         hp = t.hot_profile
         structuring = dict((lab, (ms, sh)) for lab, ms, sh in hp.phases).get(tb.STRUCTURING, (0.0, 0.0))
@@ -559,10 +561,10 @@ def write_readme_subsection(subsection: str) -> None:
     if CASH_WINDOW_HEADING in latest:
         before, rest = latest.split(CASH_WINDOW_HEADING, 1)
         after = re.search(r"^(### |Whole run:)", rest, re.MULTILINE)
-        latest = before + subsection + "\n" + (rest[after.start():] if after else "")
+        latest = before + subsection.rstrip() + "\n\n" + (rest[after.start():] if after else "")
     else:
         whole = re.search(r"^Whole run:", latest, re.MULTILINE)
-        latest = (latest[:whole.start()] + subsection + "\n" + latest[whole.start():] if whole
+        latest = (latest[:whole.start()] + subsection.rstrip() + "\n\n" + latest[whole.start():] if whole
                   else latest.rstrip() + "\n\n" + subsection)
     README.write_text(head + LATEST_HEADING + latest.rstrip() + "\n")
 

@@ -23,6 +23,7 @@ a diagnostic run sends the same requests to 200 other customers in turn.
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import io
 import itertools
@@ -314,6 +315,7 @@ def counting_pass(ops: dict[str, Callable[[], None]], series: dict[str, Series],
     captured: dict[str, list[list[str]]] = {name: [] for name in ops}
     for _ in range(n):
         for name, op in ops.items():
+            connection.queries_log.clear()  # a deque of at most 9,000: a full one no longer grows
             with CaptureQueriesContext(connection) as ctx:
                 op()
             captured[name].append([_normalise(q["sql"]) for q in ctx.captured_queries])
@@ -436,7 +438,7 @@ class TellerResults:
     profiles: list  # Profile of each request kind (spread accounts: a customer with few operations today)
     hot_profile: Profile | None  # the API on the one account at the end of the run (its customer's busy day)
     ops_at_hot_profile: int
-    cpu: dict  # {"client": cores, "machine": cores} busy during the one-account timing pass
+    cpu: dict  # {"one account"|"spread": (this process's cores, the machine's cores)} during the timing passes
 
 
 def _ledger_counts(account) -> tuple[int, int]:
@@ -466,6 +468,17 @@ def _max_cash_ops_today(window: Window, accounts: list) -> int:
     return found or 0
 
 
+@contextlib.contextmanager
+def _cpu(out: dict, name: str, machine_busy: Callable[[], float]):
+    """``out[name] = (this process's cores, the whole machine's cores busy)`` over the block."""
+    wall0, cpu0, busy0 = time.perf_counter(), time.process_time(), machine_busy()
+    yield
+    wall = time.perf_counter() - wall0
+    out[name] = ((time.process_time() - cpu0) / wall, (machine_busy() - busy0) / wall)
+    say(f"    CPU during the {name} timing pass: this process {out[name][0]:.2f} core, the machine "
+        f"{out[name][1]:.2f} cores busy")
+
+
 def _report(s: Series) -> None:
     say(f"    {s.label}: median {s.median_ms:.2f} ms, p95 {s.p95_ms:.2f} ms, queries {s.queries_text()}")
     for i, n, diff in s.odd:
@@ -479,6 +492,7 @@ def measure_teller(account, requests: int = REQUESTS, warmup: int = WARMUP_REQUE
     diagnostic, the same two requests spread over many customers."""
     import ledger_bench as lb
 
+    requests = max(3, requests)  # a median, a slope and a third to count need a few
     started = time.perf_counter()
     window = setup_window(account)
     window.form = read_form(window)
@@ -499,13 +513,10 @@ def measure_teller(account, requests: int = REQUESTS, warmup: int = WARMUP_REQUE
     timing_pass(ops, {name: Series(name) for name in ops}, warmup)
     ops_before = _cash_ops_today(window)
     say(f"  timing: {requests} of each, interleaved (API, form, bare posting), one account ...")
-    wall0, cpu0, busy0 = time.perf_counter(), time.process_time(), lb._machine_busy()
-    timing_pass(ops, series, requests)
-    wall = time.perf_counter() - wall0
-    cpu = {"client": (time.process_time() - cpu0) / wall, "machine": (lb._machine_busy() - busy0) / wall}
+    cpu = {}
+    with _cpu(cpu, "one account", lb._machine_busy):
+        timing_pass(ops, series, requests)
     ops_after = _cash_ops_today(window)
-    say(f"    CPU during the timing pass: this process {cpu['client']:.2f} core, the machine {cpu['machine']:.2f} "
-        "cores busy")
     say(f"  counting queries: {requests} more of each, under CaptureQueriesContext ...")
     counting_pass(ops, series, requests)
     for s in series.values():
@@ -526,7 +537,8 @@ def measure_teller(account, requests: int = REQUESTS, warmup: int = WARMUP_REQUE
     say(f"  diagnostic: {spread_requests} of each spread over {SPREAD_CUSTOMERS} customers, then "
         f"{spread_requests // 3} counted ...")
     timing_pass(spread_ops, {name: Series(name) for name in spread_ops}, warmup)
-    timing_pass(spread_ops, spread_series, spread_requests)
+    with _cpu(cpu, "spread", lb._machine_busy):
+        timing_pass(spread_ops, spread_series, spread_requests)
     counting_pass(spread_ops, spread_series, spread_requests // 3)
     for s in spread_series.values():
         _report(s)
