@@ -18,6 +18,8 @@ from branch_ops.request_context import reset_request_id, set_request_id
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 LAST_SEEN_KEY = "bo_last_seen"
+#: how precisely the idle timeout is measured (seconds); fewer session writes
+LAST_SEEN_RESOLUTION = 60
 
 
 class RequestIdMiddleware:
@@ -61,5 +63,6 @@ class IdleTimeoutMiddleware:
                     )
                 messages.warning(request, _("Your session expired after a period without activity. Sign in again."))
                 return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
-            request.session[LAST_SEEN_KEY] = now
+            if last is None or now - int(last) >= LAST_SEEN_RESOLUTION:
+                request.session[LAST_SEEN_KEY] = now  # a session write at most once a minute
         return self.get_response(request)

@@ -412,36 +412,60 @@ def _large_cash(session, account, money: Money, party: Mapping, operation: CashO
 def _structuring_check(session, operation: CashOperation) -> None:
     """Several cash operations of one customer in one business day that add up to the
     threshold (branch-currency equivalent) while each stays under it: one alert a day for
-    the supervisor's queue, raised by the operation that crosses the line."""
+    the supervisor's queue, raised by the operation that crosses the line. The day's total
+    is summed by PostgreSQL per currency (constant work, however busy the customer)."""
+    from django.db.models import Count, Sum
+
     branch = session.drawer.branch
     settings = _settings(branch)
     if settings is None or operation.customer_id is None:
         return
-    today_ops = list(CashOperation.objects.filter(
+    day_ops = CashOperation.objects.filter(
         customer_id=operation.customer_id, status=CashOperation.Status.POSTED,
-        kind__in=[CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL],
-        session__business_date=session.business_date).select_related("customer"))
-    counted, total = [], 0
-    for op in today_ops:
-        eq = branch_equivalent(branch, Money(op.amount, op.currency_id))
-        if eq is not None and eq < settings.large_cash_threshold:  # large ones have their own report
-            counted.append(op)
-            total += eq
-    if total < settings.large_cash_threshold or len(counted) < 2:
+        kind__in=[CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL], session__business_date=session.business_date)
+    total, counted = 0, 0
+    for row in day_ops.values("currency_id").annotate(n=Count("id"), s=Sum("amount")).order_by("currency_id"):
+        currency = row["currency_id"]
+        under = Money(_under_threshold_limit(branch, currency, settings.large_cash_threshold), currency)
+        small = day_ops.filter(currency_id=currency, amount__lt=under.amount).aggregate(n=Count("id"), s=Sum("amount"))
+        if small["n"]:
+            eq = branch_equivalent(branch, Money(small["s"], currency))
+            if eq is not None:
+                total += eq
+                counted += small["n"]
+    if total < settings.large_cash_threshold or counted < 2:
         return
     alert, created = StructuringAlert.objects.get_or_create(
         customer_id=operation.customer_id, business_date=session.business_date,
         defaults={"branch": branch, "total_branch_currency": total})
     if not created:
         StructuringAlert.objects.filter(pk=alert.pk).update(total_branch_currency=total)
-    alert.operations.add(*counted)
+    alert.operations.add(operation)
     if created:
+        alert.operations.add(*day_ops.exclude(pk=operation.pk).values_list("pk", flat=True)[:200])
         audit_event_write(actor=operation.created_by, action="cash.structuring_alert", obj=alert,
                           branch=branch, customer_ref=operation.customer.number if operation.customer else "",
-                          after={"total": total, "operations": len(counted)})
+                          after={"total": total, "operations": counted})
         event_publish(event_type="cash.structuring_alert", aggregate=alert, branch=branch,
                       payload={"customer": operation.customer.number, "business_date": str(session.business_date),
                                "total": total})
+
+
+def _under_threshold_limit(branch, currency: str, threshold: int) -> int:
+    """The amount in ``currency`` (minor units) whose branch equivalent reaches the threshold:
+    operations below it are "under the threshold"."""
+    if currency == branch.currency_id:
+        return threshold
+    from teller.models import ExchangeRate
+
+    rate = ExchangeRate.objects.filter(branch=branch, currency_id=currency, active=True).first()
+    if rate is None:
+        return 0  # unpriced: each counts as large (it needed its own report)
+    from branch_ops.money import minor_units
+
+    mid = (rate.buy + rate.sell) / 2
+    major = Money(threshold, branch.currency_id).to_decimal() / mid
+    return int((major * (10 ** minor_units(currency))).to_integral_value(rounding="ROUND_CEILING"))
 
 
 def _post_cash(operation: CashOperation, actor) -> CashOperation:
