@@ -10,6 +10,8 @@ NAVIGATION = [
     (_("Home"), "home", None),
     (_("Customers"), "customer-search", Perm.VIEW_CUSTOMER),
     (_("Requests"), "request-queue", Perm.CREATE_REQUEST),
+    (_("Complaints"), "complaint-list", Perm.LOG_COMPLAINT),
+    (_("Reports"), "complaint-report", Perm.VIEW_REPORTS),
     (_("Transfer"), "transfer-create", Perm.POST_TRANSFER),
     (_("Teller window"), "teller-window", Perm.OPERATE_DRAWER),
     (_("Vault"), "vault-pending", Perm.CONFIRM_VAULT),

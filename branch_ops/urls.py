@@ -83,6 +83,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("teller.urls")),
     path("", include("customer_service.urls")),
+    path("", include("complaints.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
     path("admin/", admin.site.urls),
