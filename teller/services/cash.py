@@ -361,12 +361,15 @@ def _account(number: str) -> BankAccount:
 def _needs_override(session, role: str, operation: str, money: Money) -> str | None:
     """Why this operation needs a supervisor (a limit passed), or None."""
     branch = session.drawer.branch
-    limit = _limit(branch, role, operation, money.currency)
+    limits = dict(CashLimit.objects.filter(branch=branch, role=role, currency_id=money.currency,
+                                           operation__in=[operation, CashLimit.Operation.DRAWER_MAX])
+                  .values_list("operation", "max_amount"))
+    limit = limits.get(operation)
     if limit is None or money.amount > limit:
         return "limit"
     if operation == CashLimit.Operation.DEPOSIT:
-        cap = _limit(branch, role, CashLimit.Operation.DRAWER_MAX, money.currency)
-        held = LedgerAccount.objects.get(pk=drawer_cash_account(session.drawer, money.currency).pk).balance
+        cap = limits.get(CashLimit.Operation.DRAWER_MAX)
+        held = drawer_cash_account(session.drawer, money.currency).balance  # read with its DrawerCash row
         if cap is None or held + money.amount > cap:
             return "drawer_max"
     return None

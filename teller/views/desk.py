@@ -160,7 +160,9 @@ def _operation_body(operation: CashOperation, amount: Money) -> tuple[int, dict]
 def _cash_post(request, *, form_class: type[CashForm], form_name: str, service, scope: str, auto_id: str):
     profile = _require(request, Perm.POST_CASH)
     try:
-        account = account_selectors.account_detail(actor=request.user, number=request.POST.get("account", ""))
+        # the operation itself is audited by its service: no separate "account viewed" event here
+        account = account_selectors.account_detail(actor=request.user, number=request.POST.get("account", ""),
+                                                   audit=False)
     except ApplicationError as exc:
         return _problem(request, exc)
     form = form_class(request.POST, currency=account.currency_id, auto_id=auto_id)
@@ -170,16 +172,18 @@ def _cash_post(request, *, form_class: type[CashForm], form_name: str, service, 
         try:
             amount = Money.parse(data["amount"], account.currency_id, locale=request.LANGUAGE_CODE)
             notes, party = form.breakdown(), form.party()
+            done = {}
             outcome = idempotency.run_idempotent(
                 request, key=str(data["idempotency_key"]), scope=scope, required=True,
                 data={"account": account.number, **amount.as_dict(), "denominations": notes, "party": party,
                       "description": data["description"]},
-                perform=lambda claim: service(
+                perform=lambda claim: done.setdefault("operation", service(
                     actor=request.user, account_number=account.number, amount=amount, denominations=notes,
-                    party=party, description=data["description"], idempotency_claim=claim),
+                    party=party, description=data["description"], idempotency_claim=claim)),
                 render=lambda operation: _operation_body(operation, amount),
             )
-            operation = selectors.operation_by_reference(actor=request.user, reference=outcome.body["reference"])
+            operation = done.get("operation") or selectors.operation_by_reference(
+                actor=request.user, reference=outcome.body["reference"])  # a replay: read what was posted
         except ApplicationError as exc:
             status = _show_error(form, exc, fields=_CASH_FIELDS)
         else:
