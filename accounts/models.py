@@ -319,3 +319,22 @@ class Hold(models.Model):
 
     def __str__(self):
         return f"hold {self.amount} on {self.account_id} ({self.status})"
+
+
+class SpecimenSignature(models.Model):
+    """A customer's specimen signature (a PNG or JPEG image), captured at the desk and shown
+    to the teller at a withdrawal for comparison. The newest one is the one in force."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="signatures")
+    image = models.BinaryField()
+    content_type = models.CharField(max_length=20)
+    captured_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    captured_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["-captured_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(content_type__in=["image/png", "image/jpeg"]),
+                                              name="signature_image_type")]
+
+    def __str__(self):
+        return f"signature of {self.customer_id}"

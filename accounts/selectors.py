@@ -219,3 +219,23 @@ def ledger_balance_by_summing(ledger: LedgerAccount) -> int:
     total = LedgerEntry.objects.filter(account=ledger).aggregate(
         s=Sum(Case(When(side="D", then=F("amount")), default=-F("amount"))))["s"] or 0
     return sign * total
+
+
+def specimen_signature(*, actor, customer_number: str, audit: bool = True):
+    """The customer's signature in force (or None); looking at it is audited."""
+    from accounts.models import SpecimenSignature
+
+    require_perm(actor, Perm.VIEW_CUSTOMER)
+    signature = (SpecimenSignature.objects.filter(customer__number=customer_number)
+                 .order_by("-captured_at", "-id").first())
+    if signature is not None and audit:
+        with transaction.atomic():
+            audit_event_write(actor=actor, action="customer.signature_viewed", object_type="accounts.customer",
+                              object_id=customer_number, customer_ref=customer_number)
+    return signature
+
+
+def has_specimen_signature(customer_number: str) -> bool:
+    from accounts.models import SpecimenSignature
+
+    return SpecimenSignature.objects.filter(customer__number=customer_number).exists()

@@ -375,3 +375,30 @@ def register_approval_kinds() -> None:
         approval_kind_register(ApprovalKind(code=code, label=label, decide_perm=Perm.DECIDE_FOUR_EYES,
                                             on_approved=approved, on_rejected=rejected))
 
+
+
+SIGNATURE_MAX_BYTES = 200 * 1024
+_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def specimen_signature_capture(*, actor, customer_number: str, image: bytes):
+    """Keep a customer's specimen signature (PNG or JPEG, at most 200 KB) for tellers to
+    compare at withdrawals."""
+    from accounts.models import SpecimenSignature
+
+    content_type = next((ct for magic, ct in _IMAGE_MAGIC.items() if image.startswith(magic)), None)
+    if content_type is None:
+        raise ApplicationError(_("Upload the signature as a PNG or JPEG image."), code="INVALID_IMAGE",
+                               field="image")
+    if len(image) > SIGNATURE_MAX_BYTES:
+        raise ApplicationError(_("The image is too large (200 KB at most)."), code="IMAGE_TOO_LARGE", field="image")
+    with transaction.atomic(durable=True):
+        require_perm(actor, Perm.MANAGE_CUSTOMER)
+        customer = Customer.objects.filter(number=customer_number).first()
+        if customer is None:
+            raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
+        signature = SpecimenSignature.objects.create(customer=customer, image=image, content_type=content_type,
+                                                     captured_by=actor)
+        audit_event_write(actor=actor, action="customer.signature_captured", obj=customer,
+                          customer_ref=customer.number, after={"bytes": len(image), "type": content_type})
+    return signature

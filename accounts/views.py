@@ -34,7 +34,7 @@ from accounts.forms import (
 from accounts.services import CUSTOMER_FIELDS
 from branch_ops import idempotency
 from branch_ops.access import require_perm
-from branch_ops.errors import ApplicationError
+from branch_ops.errors import ApplicationError, NotFound
 from branch_ops.money import Money
 from branch_ops.roles import Perm
 
@@ -122,7 +122,41 @@ def customer_detail(request, number: str):
     return render(request, "accounts/customer_detail.html", {
         "customer": glance.customer, "accounts": glance.accounts,
         "can_manage": profile.has(Perm.MANAGE_CUSTOMER), "can_transfer": profile.has(Perm.POST_TRANSFER),
+        "has_signature": selectors.has_specimen_signature(number),
     })
+
+
+@login_required
+@require_GET
+def customer_signature(request, number: str):
+    """The specimen signature image (for the customer page and the teller's withdrawal)."""
+    from django.http import HttpResponse
+
+    _require(request, Perm.VIEW_CUSTOMER)
+    signature = selectors.specimen_signature(actor=request.user, customer_number=number)
+    if signature is None:
+        return _problem(request, NotFound(_("No specimen signature on file."), code="NO_SIGNATURE"))
+    response = HttpResponse(bytes(signature.image), content_type=signature.content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def customer_signature_upload(request, number: str):
+    _require(request, Perm.MANAGE_CUSTOMER)
+    upload = request.FILES.get("image")
+    try:
+        if upload is None or upload.size > services.SIGNATURE_MAX_BYTES:
+            raise ApplicationError(_("The image is too large (200 KB at most).") if upload else
+                                   _("Upload the signature as a PNG or JPEG image."), code="INVALID_IMAGE",
+                                   field="image")
+        services.specimen_signature_capture(actor=request.user, customer_number=number, image=upload.read())
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The specimen signature is saved."))
+    return redirect("customer-detail", number=number)
 
 
 @login_required

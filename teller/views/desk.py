@@ -112,6 +112,7 @@ def _window(request, profile, *, account=None, account_error: ApplicationError |
         context.update({
             "line": account_selectors.account_balances(account), "deposit": deposit, "withdrawal": withdrawal,
             "holders": account.holder_links.select_related("customer").order_by("-primary", "customer__number"),
+            "has_signature": account_selectors.has_specimen_signature(account.customer.number),
         })
     return render(request, "teller/window.html", context, status=status)
 
