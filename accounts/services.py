@@ -237,8 +237,10 @@ def _on_open_rejected(approval, actor) -> None:
     _set_status(_account_for_update(approval.subject_id), BankAccount.Status.CLOSED, actor, "account.open_refused")
 
 
-def _account_by_number(number: str) -> BankAccount:
-    if not account_number_is_valid(number):
+def account_by_number(number: str) -> BankAccount:
+    """The account with this number; wrong check digits or an unknown number is a clear,
+    coded error (the one lookup every service that takes an account number uses)."""
+    if not account_number_is_valid(number or ""):
         raise ApplicationError(_("The account number is not valid (check digits)."), code="INVALID_ACCOUNT_NUMBER",
                                field="account")
     account = BankAccount.objects.select_related("customer", "ledger", "branch").filter(number=number).first()
@@ -253,7 +255,7 @@ def _status_request(*, actor, number: str, kind: str, allowed_from: set[str], re
         raise ApplicationError(_("Give a reason."), code="REASON_REQUIRED", field="reason")
     with transaction.atomic(durable=True):
         profile = require_perm(actor, Perm.MANAGE_CUSTOMER)
-        account = _account_by_number(number)
+        account = account_by_number(number)
         account = _account_for_update(account.public_id)
         if account.status not in allowed_from:
             raise Conflict(_("Not possible while the account is %(status)s.") % {"status": account.get_status_display()},

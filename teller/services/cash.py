@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, ledger_post
-from accounts.models import BankAccount, LedgerAccount
-from accounts.numbers import account_number_is_valid
-from accounts.services import internal_account
+from accounts.models import LedgerAccount
+from accounts.services import account_by_number, internal_account
 from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
@@ -348,16 +347,6 @@ def vault_transfer_confirm(*, actor, transfer_id, confirm: bool = True) -> Vault
 
 # --- cash deposits and withdrawals -------------------------------------------------------------------
 
-def _account(number: str) -> BankAccount:
-    if not account_number_is_valid(number or ""):
-        raise ApplicationError(_("The account number is not valid (check digits)."), code="INVALID_ACCOUNT_NUMBER",
-                               field="account")
-    account = BankAccount.objects.select_related("customer", "branch").filter(number=number).first()
-    if account is None:
-        raise NotFound(_("No such account."), code="ACCOUNT_NOT_FOUND", field="account")
-    return account
-
-
 def _needs_override(session, role: str, operation: str, money: Money) -> str | None:
     """Why this operation needs a supervisor (a limit passed), or None."""
     branch = session.drawer.branch
@@ -510,7 +499,7 @@ def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, den
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         session = _lock_open_session(actor)
-        account = _account(account_number)
+        account = account_by_number(account_number)
         if account.currency_id != amount.currency:
             raise LedgerError(_("The amount is in %(given)s but the account is in %(expected)s.")
                               % {"given": amount.currency, "expected": account.currency_id},

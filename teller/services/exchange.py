@@ -151,7 +151,8 @@ def cash_exchange_post(*, actor, quote_id, denominations_out: Mapping, denominat
     """Exchange on a live quote: cash-to-cash (notes in and out) or account-to-cash (the
     account in the quote's from-currency is debited). Over the teller's limit it waits for
     a supervisor."""
-    from teller.services.cash import _account, _large_cash, _needs_override
+    from accounts.services import account_by_number
+    from teller.services.cash import _large_cash, _needs_override
 
     party = dict(party or {})
     with transaction.atomic(durable=True):
@@ -163,7 +164,7 @@ def cash_exchange_post(*, actor, quote_id, denominations_out: Mapping, denominat
         quote = _lock_quote(quote_id, branch)
         account = None
         if account_number:
-            account = _account(account_number)
+            account = account_by_number(account_number)
             if account.currency_id != quote.from_currency_id:
                 raise LedgerError(_("The account is in %(expected)s, the quote gives %(given)s.")
                                   % {"expected": account.currency_id, "given": quote.from_currency_id},

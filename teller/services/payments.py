@@ -12,7 +12,7 @@ from stdnum import iban as iban_number
 from stdnum.exceptions import ValidationError as NumberError
 
 from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, ledger_post
-from accounts.services import internal_account
+from accounts.services import account_by_number, internal_account
 from branch_ops import idempotency
 from branch_ops.access import require_perm
 from branch_ops.audit import audit_event_write
@@ -21,7 +21,7 @@ from branch_ops.money import Money
 from branch_ops.outbox import event_publish
 from branch_ops.roles import Perm
 from teller.models import OutgoingPayment
-from teller.services.cash import _account, _reference
+from teller.services.cash import _reference
 
 
 def clean_iban(value: str) -> str:
@@ -53,7 +53,7 @@ def outgoing_payment_post(*, actor, account_number: str, amount: Money, benefici
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.POST_TRANSFER)
-        account = _account(account_number)
+        account = account_by_number(account_number)
         if account.currency_id != amount.currency:
             raise LedgerError(_("The amount is in %(given)s but the account is in %(expected)s.")
                               % {"given": amount.currency, "expected": account.currency_id},
