@@ -13,6 +13,7 @@ import uuid
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.forms import StyledForm
 from branch_ops.errors import ApplicationError
@@ -156,7 +157,7 @@ class HandoverForm(ActionForm):
 
 class NoteForm(ActionForm):
     action = "note"
-    text = _text(_("Note"), rows=3)
+    text = _text(pgettext_lazy("complaint", "Note"), rows=3)
     transaction_ref = forms.UUIDField(label=_("Transaction reference"), required=False,
                                       widget=forms.TextInput(attrs=_REFERENCE))
 

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import BankAccount, Customer, LedgerTransaction
 from branch_ops.models import Branch, Currency
@@ -77,13 +78,13 @@ class Complaint(models.Model):
         LOGGED = "logged", _("Logged")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         INVESTIGATING = "investigating", _("Under investigation")
-        DECIDED = "decided", _("Decided")
-        CLOSED = "closed", _("Closed")
+        DECIDED = "decided", pgettext_lazy("complaint status", "Decided")
+        CLOSED = "closed", pgettext_lazy("complaint status", "Closed")
 
     class Decision(models.TextChoices):
         UPHELD = "upheld", _("Upheld")
         PARTLY = "partly_upheld", _("Partly upheld")
-        REJECTED = "rejected", _("Rejected")
+        REJECTED = "rejected", pgettext_lazy("complaint decision", "Rejected")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(max_length=20, unique=True)

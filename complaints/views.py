@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from branch_ops import idempotency
@@ -47,10 +47,10 @@ ENTRY_LABELS = {
     "logged": gettext_lazy("Logged"),
     "acknowledged": gettext_lazy("Acknowledged (letter sent)"),
     "handed_over": gettext_lazy("Handed over"),
-    "note": gettext_lazy("Note"),
+    "note": pgettext_lazy("complaint", "Note"),
     "escalated": gettext_lazy("Escalated"),
     "extended": gettext_lazy("Final deadline extended"),
-    "decided": gettext_lazy("Decided"),
+    "decided": pgettext_lazy("complaint status", "Decided"),
     "redress_requested": gettext_lazy("Redress waiting for approval"),
     "redress_paid": gettext_lazy("Redress paid"),
     "closed": gettext_lazy("Closed (final response)"),
