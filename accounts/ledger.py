@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Model
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.fields import AutoFieldMixin
 from django.utils.translation import gettext as _
 from psycopg2.extras import Json
 
@@ -120,9 +122,16 @@ def ledger_post(
     metadata: dict | None = None,
     release_holds: dict[int, int] | None = None,
     check_status: bool = True,
+    with_rows: Callable[[LedgerTransaction], Iterable[Model]] | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction. ``release_holds`` ({ledger account id: amount})
-    lowers pending debits in the same step (posting a hold)."""
+    lowers pending debits in the same step (posting a hold).
+
+    ``with_rows(tx)`` returns unsaved rows that belong to the posting — its audit event
+    (``audit_event_build``) and its outbox event (``event_build``), which may refer to
+    ``tx`` by its ``public_id`` — and they are inserted by the same statement that writes
+    the ledger rows: one round trip for the whole posting, and the branch's audit-chain
+    lock taken as late as possible before COMMIT."""
     _require_atomic()
     release_holds = release_holds or {}
     if len(lines) < 2:
@@ -189,12 +198,19 @@ def ledger_post(
     tx = LedgerTransaction(public_id=uuid.uuid4(), kind=kind, description=description[:200], branch=branch,
                            created_by=actor if actor is not None and actor.is_authenticated else None,
                            reverses=reverses, metadata=metadata or {})
+    extra_sql, extra_params = [], []
+    for i, row in enumerate(with_rows(tx) if with_rows is not None else ()):
+        sql, params = _insert_sql(row)
+        extra_sql.append(f", row{i} AS ({sql})")
+        extra_params.extend(params)
     with connection.cursor() as cur:
         cur.execute(_WRITE_SQL.format(
             entries=", ".join(["(%s::bigint, %s, %s::bigint, %s, %s::bigint, %s::bigint)"] * len(entries)),
             totals=", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(totals)),
+            rows="".join(extra_sql),
         ), [str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
-            Json(tx.metadata, dumps=_dumps), *[v for row in entries for v in row], *[v for row in totals for v in row]])
+            Json(tx.metadata, dumps=_dumps), *[v for row in entries for v in row], *[v for row in totals for v in row],
+            *extra_params])
         tx.pk, tx.posted_at = cur.fetchone()
     tx._state.adding = False
     tx._state.db = "default"
@@ -221,9 +237,28 @@ WITH tx AS (
     FROM (VALUES {totals}) AS t(id, debits, credits, released, version)
     WHERE a.id = t.id
     RETURNING 1
-)
+){rows}
 SELECT id, posted_at FROM tx
 """
+
+
+def _insert_sql(row: Model) -> tuple[str, list]:
+    """``INSERT`` of one unsaved model instance, values prepared as Django's own INSERT
+    prepares them (``pre_save``, ``get_db_prep_save``); database defaults and the
+    auto-increment key are left to PostgreSQL."""
+    meta = row._meta
+    columns, params = [], []
+    for field in meta.concrete_fields:
+        if field.primary_key and isinstance(field, AutoFieldMixin):
+            continue
+        value = field.pre_save(row, add=True)
+        if isinstance(value, DatabaseDefault):
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        params.append(field.get_db_prep_save(value, connection))
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        connection.ops.quote_name(meta.db_table), ", ".join(columns), ", ".join(["%s"] * len(columns)))
+    return sql, params
 
 
 def _dumps(value) -> str:

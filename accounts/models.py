@@ -240,7 +240,9 @@ class LedgerTransaction(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=30)
     description = models.CharField(max_length=200, blank=True)
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # (branch, posted_at) below serves every branch lookup: no second index on branch alone
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               db_index=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+")
     posted_at = models.DateTimeField(db_default=Now())
@@ -263,11 +265,14 @@ class LedgerEntry(models.Model):
         DEBIT = "D", _("Debit")
         CREDIT = "C", _("Credit")
 
+    # Every index here is written by every posting, so there are only the ones reads use:
+    # the account's lookups go through (account, version) and (account, posted_at, id), and
+    # nothing looks entries up by currency.
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries", db_index=False)
     side = models.CharField(max_length=1, choices=Side.choices)
     amount = models.BigIntegerField()
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+", db_index=False)
     account_version = models.BigIntegerField()
     balance_after = models.BigIntegerField()
     posted_at = models.DateTimeField(db_default=Now())

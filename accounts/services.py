@@ -18,11 +18,11 @@ from accounts.numbers import account_number_from_serial, account_number_is_valid
 from branch_ops import idempotency
 from branch_ops.access import require_perm
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
-from branch_ops.audit import audit_event_write
+from branch_ops.audit import audit_event_build, audit_event_write
 from branch_ops.errors import ApplicationError, Conflict, NotFound
 from branch_ops.models import Approval, Branch, Currency
 from branch_ops.money import Money
-from branch_ops.outbox import event_publish
+from branch_ops.outbox import event_build, event_publish
 from branch_ops.roles import Perm
 
 ACCOUNT_OPEN = "account.open"
@@ -358,11 +358,13 @@ def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, d
             kind="transfer", actor=actor, branch=profile.branch, description=description,
             lines=[Line(source["ledger_id"], DEBIT, amount), Line(target["ledger_id"], CREDIT, amount)],
             metadata=details,
+            with_rows=lambda tx: [
+                event_build(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
+                            payload={**details, "description": description}),
+                audit_event_build(actor=actor, action="transfer.posted", obj=tx,
+                                  customer_ref=source["customer__number"], after=details),
+            ],
         )
-        audit_event_write(actor=actor, action="transfer.posted", obj=tx, customer_ref=source["customer__number"],
-                          after=details)
-        event_publish(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
-                      payload={**details, "description": description})
         idempotency.finish(idempotency_claim, tx)
     return tx
 

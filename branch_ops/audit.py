@@ -22,7 +22,7 @@ def _jsonable(value: dict | None) -> dict:
     return json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder))
 
 
-def audit_event_write(
+def audit_event_build(
     *,
     actor,
     action: str,
@@ -34,7 +34,9 @@ def audit_event_write(
     after: dict | None = None,
     customer_ref: str = "",
 ) -> AuditEvent:
-    """Record that ``actor`` did ``action`` to ``obj`` (or ``object_type``/``object_id``).
+    """The event that records that ``actor`` did ``action`` to ``obj`` (or
+    ``object_type``/``object_id``), not saved yet: :func:`audit_event_write` saves it, and
+    the ledger writes it in its own posting statement (``ledger_post(with_rows=...)``).
 
     ``before``/``after`` hold only what changed. The actor's role and branch are taken from
     their staff profile; ``branch`` overrides the branch (e.g. a superuser acting on one).
@@ -45,7 +47,7 @@ def audit_event_write(
         object_id = object_id or str(getattr(obj, "public_id", None) or getattr(obj, "code", None) or obj.pk)
     if branch is None and profile is not None:
         branch = profile.branch
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_role=profile.role if profile is not None else ("superuser" if getattr(actor, "is_superuser", False) else ""),
         branch=branch,
@@ -57,6 +59,14 @@ def audit_event_write(
         after=_jsonable(after),
         request_id=current_request_id(),
     )
+
+
+def audit_event_write(**kwargs) -> AuditEvent:
+    """Record an event (the arguments of :func:`audit_event_build`) in the caller's
+    transaction."""
+    event = audit_event_build(**kwargs)
+    event.save(force_insert=True)
+    return event
 
 
 @dataclass(frozen=True)

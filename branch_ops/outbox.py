@@ -21,21 +21,29 @@ from branch_ops.errors import ApplicationError
 from branch_ops.models import Branch, OutboxEvent
 
 
-def event_publish(*, event_type: str, aggregate, payload: dict, branch: Branch | None = None,
-                  aggregate_type: str = "", aggregate_id: str = "") -> OutboxEvent:
-    """Write one event for core banking in the caller's transaction."""
+def event_build(*, event_type: str, aggregate, payload: dict, branch: Branch | None = None,
+                aggregate_type: str = "", aggregate_id: str = "") -> OutboxEvent:
+    """One event for core banking, not saved yet (see :func:`event_publish`)."""
     import json
 
     if aggregate is not None:
         aggregate_type = aggregate_type or f"{aggregate._meta.app_label}.{aggregate._meta.model_name}"
         aggregate_id = aggregate_id or str(getattr(aggregate, "public_id", None) or aggregate.pk)
-    return OutboxEvent.objects.create(
+    return OutboxEvent(
         event_type=event_type,
         branch=branch,
         aggregate_type=aggregate_type,
         aggregate_id=aggregate_id,
         payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
     )
+
+
+def event_publish(**kwargs) -> OutboxEvent:
+    """Write one event for core banking (the arguments of :func:`event_build`) in the
+    caller's transaction."""
+    event = event_build(**kwargs)
+    event.save(force_insert=True)
+    return event
 
 
 def encode_cursor(txid: int, event_id: int) -> str:
