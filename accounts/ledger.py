@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.backends.postgresql.psycopg_any import Jsonb
 from django.db.models import F
 from django.utils.translation import gettext as _
-from psycopg2.extras import Json
 
 from accounts.models import BankAccount, Hold, LedgerAccount, LedgerTransaction
 from branch_ops.errors import ApplicationError, Conflict
@@ -194,7 +194,7 @@ def ledger_post(
             entries=", ".join(["(%s::bigint, %s, %s::bigint, %s, %s::bigint, %s::bigint)"] * len(entries)),
             totals=", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(totals)),
         ), [str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
-            Json(tx.metadata, dumps=_dumps), *[v for row in entries for v in row], *[v for row in totals for v in row]])
+            Jsonb(tx.metadata, dumps=_dumps), *[v for row in entries for v in row], *[v for row in totals for v in row]])
         tx.pk, tx.posted_at = cur.fetchone()
     tx._state.adding = False
     tx._state.db = "default"

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "procrastinate.contrib.django",
     "branch_ops",
     "accounts",
     "teller",
