@@ -162,6 +162,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
 
 class WebhookSubscriptionAddForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types_text = forms.CharField(label=_("Event types"), initial="*",
                                        help_text=_("Comma-separated event types, or * for every type."))
 

@@ -14,12 +14,11 @@ POSTs, then records the attempt in another.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import secrets as secrets_module
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -263,33 +262,30 @@ def _claim_next(now) -> _Job | None:
     return None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a 3xx is an answer like any other non-2xx: not delivered
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def _post(job: _Job) -> tuple[int | None, str]:
-    if urlsplit(job.url).scheme not in ("http", "https"):  # the database refuses it too
+    """POST with http.client: no redirects followed (a 3xx is not a delivery), certificates
+    verified for https, header names sent exactly as documented."""
+    parts = urlsplit(job.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:  # the database refuses it too
         return None, "URL is not http(s)"
-    request = urllib.request.Request(job.url, data=job.body, method="POST", headers={  # noqa: S310 (checked above)
-        "Content-Type": "application/json",
-        "User-Agent": "BranchOps-Webhooks/1",
-        EVENT_ID_HEADER: job.event_public_id,
-        SIGNATURE_HEADER: sign(job.secrets, job.body, int(time.time())),
-        "X-BranchOps-Delivery-Attempt": str(job.attempt),
-    })
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = connection_class(parts.hostname, parts.port, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
-            response.read(4096)
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"[:500]
+        conn.request("POST", path, body=job.body, headers={
+            "Content-Type": "application/json",
+            "User-Agent": "BranchOps-Webhooks/1",
+            EVENT_ID_HEADER: job.event_public_id,
+            SIGNATURE_HEADER: sign(job.secrets, job.body, int(time.time())),
+            "X-BranchOps-Delivery-Attempt": str(job.attempt),
+        })
+        response = conn.getresponse()
+        response.read(4096)
+        return response.status, ""
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        conn.close()
 
 
 def backoff_seconds(attempt: int) -> float:
