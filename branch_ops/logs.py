@@ -3,7 +3,9 @@
 The code never logs a PIN, a card number or a customer's name on purpose; the
 :class:`RedactFilter` is the net under that rule. It rewrites each record's message (and
 string extras) before any handler formats it: 12–19 digit runs that pass the Luhn check
-become ``[PAN]``, ``pin=…``/``"pin": …`` values become ``[REDACTED]``.
+become ``[PAN]``, ``pin=…``/``"pin": …`` values become ``[REDACTED]``, and the request
+object Django's loggers attach (whose repr carries the query string, where a name or a
+number can hide) is reduced to its method and route name.
 """
 
 from __future__ import annotations
@@ -56,8 +58,12 @@ class RedactFilter(logging.Filter):
             return True
         record.msg, record.args = redact(message), None
         for key, value in list(vars(record).items()):
-            if key not in _STANDARD and isinstance(value, str):
-                setattr(record, key, redact(value))
+            if key in _STANDARD or value is None or isinstance(value, bool | int | float):
+                continue
+            if key == "request":  # Django's request loggers attach the request: its repr has the query string
+                match = getattr(value, "resolver_match", None)
+                value = f"{getattr(value, 'method', '')} {match.view_name if match else 'unmatched'}"
+            setattr(record, key, redact(str(value)))
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         elif record.exc_text:
