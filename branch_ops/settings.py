@@ -84,12 +84,17 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 # DATABASE_URL wins; without it the checkout runs on an embedded PostgreSQL in .pgdata/.
+# DJANGO_DB_NAME names another database on the same server (restore_db checks a restored
+# copy through it).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
+    if env.str("DJANGO_DB_NAME", default=""):
+        DATABASES["default"]["NAME"] = env.str("DJANGO_DB_NAME")
 else:
-    from branch_ops.embedded_db import embedded_database_settings
+    from branch_ops.embedded_db import DEFAULT_DB_NAME, embedded_database_settings
 
-    DATABASES = {"default": embedded_database_settings(BASE_DIR / ".pgdata")}
+    DATABASES = {"default": embedded_database_settings(BASE_DIR / ".pgdata",
+                                                       env.str("DJANGO_DB_NAME", default=DEFAULT_DB_NAME))}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
