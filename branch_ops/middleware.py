@@ -66,6 +66,18 @@ class RequestMetricsMiddleware:
         return response
 
 
+class PermissionsPolicyMiddleware:
+    """``Permissions-Policy`` on every response (Django has no setting for it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
 class IdleTimeoutMiddleware:
     """End a browser session after ``STAFF_IDLE_TIMEOUT_SECONDS`` without a request and say
     so on the login page (or in a 401 problem document for the API)."""
