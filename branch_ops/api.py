@@ -455,8 +455,14 @@ class WebhookListCreateApi(APIView):
     def post(self, request):
         data = self.WebhookCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        subscription, secret = webhooks.webhook_subscription_create(actor=request.user, **data.validated_data)
-        return Response({"subscription": WebhookSubscriptionOutput(subscription).data, "secret": secret}, status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope="webhook.create", data=data.validated_data, required=False,
+            perform=lambda claim: webhooks.webhook_subscription_create(actor=request.user, idempotency_claim=claim,
+                                                                       **data.validated_data),
+            render=lambda result: (201, {"subscription": WebhookSubscriptionOutput(result[0]).data,
+                                         "secret": result[1]}),
+        )
+        return respond(outcome)
 
 
 class WebhookDetailApi(APIView):

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branch_ops import idempotency
 from branch_ops.access import _parse_uuid, staff_profile
 from branch_ops.audit import audit_event_write
 from branch_ops.errors import ApplicationError, Forbidden, NotFound
@@ -114,12 +115,15 @@ def _new_secret() -> str:
 
 
 def webhook_subscription_create(*, actor, url: str, event_types: list[str], description: str = "",
-                                branch: Branch | None = None) -> tuple[WebhookSubscription, str]:
+                                branch: Branch | None = None,
+                                idempotency_claim=None) -> tuple[WebhookSubscription, str]:
     """Subscribe ``url`` to the events of the actor's branch from now on. Returns the
-    subscription and its signing secret (shown once)."""
+    subscription and its signing secret (shown once; a replay of the same
+    ``Idempotency-Key`` shows it again, from the stored response)."""
     url = _check_url(url)
     event_types = _check_event_types(event_types)
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         branch = _managed_branch(actor, branch)
         secret = _new_secret()
         subscription = WebhookSubscription.objects.create(
@@ -127,6 +131,7 @@ def webhook_subscription_create(*, actor, url: str, event_types: list[str], desc
             cursor=feed_end(branch=branch) or "", created_by=actor)
         audit_event_write(actor=actor, action="webhook.created", obj=subscription, branch=branch,
                           after={"url": url, "event_types": event_types, "description": description[:200]})
+        idempotency.finish(idempotency_claim, (subscription, secret))
     return subscription, secret
 
 

@@ -290,6 +290,20 @@ def test_supervisor_creates_lists_rotates_and_deactivates_through_the_api(api, s
         "webhook.created", "webhook.secret_rotated", "webhook.deactivated"]
 
 
+def test_create_with_the_same_idempotency_key_replays_and_creates_once(api, staff):
+    client = api(staff["supervisor"])
+    body = {"url": "https://core.example/hooks", "event_types": ["*"]}
+    first = client.post("/api/v1/webhooks/", body, format="json", HTTP_IDEMPOTENCY_KEY="wh-1")
+    again = client.post("/api/v1/webhooks/", body, format="json", HTTP_IDEMPOTENCY_KEY="wh-1")
+    other = client.post("/api/v1/webhooks/", {**body, "url": "https://other.example/"}, format="json",
+                        HTTP_IDEMPOTENCY_KEY="wh-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert other.status_code == 409 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert WebhookSubscription.objects.count() == 1
+
+
 @pytest.mark.parametrize("role", ["teller", "csr", "coordinator"])
 def test_other_roles_cannot_manage_webhooks(api, staff, role):
     response = api(staff[role]).post("/api/v1/webhooks/", {"url": "https://x.example/", "event_types": ["*"]},
