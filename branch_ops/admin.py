@@ -170,6 +170,17 @@ class WebhookSubscriptionAddForm(forms.ModelForm):
         model = WebhookSubscription
         fields = ("branch", "url", "description")
 
+    def clean(self):
+        data = super().clean()
+        try:
+            if data.get("url"):
+                webhooks.webhook_url_check(data["url"])
+            data["event_types"] = webhooks.webhook_event_types_check(
+                [t.strip() for t in data.get("event_types_text", "").split(",") if t.strip()])
+        except ApplicationError as exc:
+            raise forms.ValidationError({exc.field if exc.field != "event_types" else "event_types_text": exc.message})
+        return data
+
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
@@ -200,11 +211,14 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # not inside the admin's transaction: the service runs its own (durable) one
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
-        types = [t.strip() for t in form.cleaned_data["event_types_text"].split(",") if t.strip()]
         created, secret = webhooks.webhook_subscription_create(
             actor=request.user, branch=form.cleaned_data["branch"], url=form.cleaned_data["url"],
-            event_types=types, description=form.cleaned_data.get("description", ""))
+            event_types=form.cleaned_data["event_types"], description=form.cleaned_data.get("description", ""))
         obj.pk, obj.public_id, obj.secret = created.pk, created.public_id, created.secret
         self.message_user(request, _t("Signing secret (shown once): %(secret)s") % {"secret": secret}, messages.WARNING)
 

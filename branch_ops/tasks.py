@@ -9,21 +9,28 @@ from __future__ import annotations
 import contextlib
 import uuid
 
-from django.db import close_old_connections
+from django.db import connections
 from procrastinate.contrib.django import app
 
 from branch_ops.request_context import reset_request_id, set_request_id
+
+
+def _close_old_connections() -> None:
+    """Django's close_old_connections, but never inside an open transaction (a test's)."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
 
 
 @contextlib.contextmanager
 def task_context(name: str):
     """What a task runs inside: a request id, fresh database connections."""
     token = set_request_id(f"task-{name}-{uuid.uuid4().hex[:12]}")
-    close_old_connections()
+    _close_old_connections()
     try:
         yield
     finally:
-        close_old_connections()
+        _close_old_connections()
         reset_request_id(token)
 
 

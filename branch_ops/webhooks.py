@@ -89,7 +89,7 @@ def access_webhook_delivery(*, user, public_id, for_update: bool = False) -> Web
 
 # --- services --------------------------------------------------------------------------------------
 
-def _check_url(url: str) -> str:
+def webhook_url_check(url: str) -> str:
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApplicationError(_("A webhook URL must start with http:// or https:// and name a host."),
@@ -102,7 +102,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-def _check_event_types(event_types) -> list[str]:
+def webhook_event_types_check(event_types) -> list[str]:
     if not isinstance(event_types, list) or not event_types or not all(
             isinstance(t, str) and 0 < len(t) <= 80 for t in event_types):
         raise ApplicationError(_("List the event types to deliver, or [\"*\"] for every type."),
@@ -120,8 +120,8 @@ def webhook_subscription_create(*, actor, url: str, event_types: list[str], desc
     """Subscribe ``url`` to the events of the actor's branch from now on. Returns the
     subscription and its signing secret (shown once; a replay of the same
     ``Idempotency-Key`` shows it again, from the stored response)."""
-    url = _check_url(url)
-    event_types = _check_event_types(event_types)
+    url = webhook_url_check(url)
+    event_types = webhook_event_types_check(event_types)
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         branch = _managed_branch(actor, branch)

@@ -257,3 +257,30 @@ def test_only_supervisors_rotate_tokens(api, staff, service, role):
     token, raw = api_token_issue(actor=staff["supervisor"], username=service.username, name="core")
     assert api(staff[role]).post(f"/api/v1/tokens/{token.public_id}/rotate/").status_code == 403
     assert bearer(raw).get("/api/v1/me/").status_code == 200
+
+
+# --- the postings counter -------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_postings_are_counted_when_they_commit_only():
+    from accounts.ledger import CREDIT, DEBIT, Line, ledger_post
+    from accounts.services import internal_account
+    from branch_ops.metrics import POSTINGS
+    from tests.factories import BranchFactory
+
+    branch = BranchFactory(code="CNT01")
+    suspense = internal_account(branch=branch, kind="suspense", currency="AED")
+    vault = internal_account(branch=branch, kind="fx_position", currency="AED")
+    from django.db import transaction
+
+    from branch_ops.money import Money
+
+    before = POSTINGS.labels(kind="test_count")._value.get()
+    with transaction.atomic():
+        ledger_post(kind="test_count", actor=None, branch=branch,
+                    lines=[Line(suspense, DEBIT, Money(100, "AED")), Line(vault, CREDIT, Money(100, "AED"))])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ledger_post(kind="test_count", actor=None, branch=branch,
+                    lines=[Line(suspense, DEBIT, Money(100, "AED")), Line(vault, CREDIT, Money(100, "AED"))])
+        raise RuntimeError("rolled back")
+    assert POSTINGS.labels(kind="test_count")._value.get() == before + 1
