@@ -100,9 +100,15 @@ def _drop(cur, name: str) -> None:
     cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _verify(database: str) -> list[str]:
+def _verify(database: str, params: dict, other_server: bool) -> list[str]:
     """Run the ledger and audit-chain checks against ``database``; their output lines."""
     env = dict(os.environ, DJANGO_DB_NAME=database)
+    if other_server:
+        from urllib.parse import quote
+
+        password = f":{quote(str(params['PASSWORD']), safe='')}" if params.get("PASSWORD") else ""
+        env["DATABASE_URL"] = (f"postgres://{quote(str(params.get('USER') or ''), safe='')}{password}@"
+                               f"{quote(str(params.get('HOST') or ''), safe='')}:{params.get('PORT') or 5432}/{database}")
     out = []
     for command in ("verify_ledger", "verify_audit_chain"):
         run = subprocess.run([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), command],  # noqa: S603
@@ -113,15 +119,18 @@ def _verify(database: str) -> list[str]:
     return out
 
 
-def restore(*, file: Path, database: str | None = None, drop_old: bool = False, log=print) -> str:
+def restore(*, file: Path, database: str | None = None, drop_old: bool = False, log=print,
+            server: dict | None = None) -> str:
     """Restore ``file`` as ``database`` (default: the app database) as described above.
-    Returns the name the previous database was kept under ("" if none or dropped)."""
+    ``server`` (``HOST``, ``PORT``, ``USER``, ``PASSWORD``) restores onto another
+    PostgreSQL server instead of the app's. Returns the name the previous database was
+    kept under ("" if none or dropped)."""
     from psycopg import sql
 
     file = Path(file)
     if not file.is_file():
         raise BackupError(f"{file}: no such file")
-    params = _params()
+    params = {**_params(), **server} if server else _params()
     target = database or params["NAME"]
     env = _libpq_env(params)
     listing = subprocess.run([pg_binary("pg_restore"), "--list", str(file)], env=env,  # noqa: S603
@@ -139,7 +148,7 @@ def restore(*, file: Path, database: str | None = None, drop_old: bool = False, 
                               "--no-privileges", f"--dbname={fresh}", str(file)], env=env, capture_output=True, text=True)
         if run.returncode != 0:
             raise BackupError(f"pg_restore failed, nothing was changed: {run.stderr.strip()[-2000:]}")
-        for line in _verify(fresh):
+        for line in _verify(fresh, params, other_server=server is not None):
             log(line)
     except BaseException:
         with _admin_connection(params) as conn, conn.cursor() as cur:
@@ -147,7 +156,7 @@ def restore(*, file: Path, database: str | None = None, drop_old: bool = False, 
         raise
 
     kept = ""
-    if target == connection.settings_dict["NAME"]:
+    if server is None and target == connection.settings_dict["NAME"]:
         connection.close()
     with _admin_connection(params) as conn, conn.cursor() as cur:
         if _database_exists(cur, target):

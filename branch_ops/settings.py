@@ -6,6 +6,7 @@ Defaults are for development on the embedded PostgreSQL; production sets
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -90,6 +91,8 @@ TEMPLATES = [
 # copy through it).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
+    # a Unix-socket directory as the host, percent-encoded: postgres://u@%2Fvar%2Frun%2Fpostgresql/db
+    DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST") or ""))
     if env.str("DJANGO_DB_NAME", default=""):
         DATABASES["default"]["NAME"] = env.str("DJANGO_DB_NAME")
 else:

