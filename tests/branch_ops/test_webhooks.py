@@ -341,3 +341,33 @@ def test_the_procrastinate_task_delivers(supervisor, tx_branch, fast_retries):
         result = webhooks_dispatch(timestamp=int(time.time()))
     assert result == {"created": 1, "attempted": 1}
     assert [e["payload"]["n"] for e in rx.events()] == [7]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_keep_the_order_and_send_each_event_once(supervisor, tx_branch, fast_retries):
+    from django.db import connection as conn
+
+    with Receiver() as rx:
+        webhook_subscription_create(actor=supervisor, url=rx.url, event_types=["*"])
+        for n in range(20):
+            publish(tx_branch, "thing.happened", n)
+        webhooks_fan_out()
+        errors = []
+
+        def worker():
+            try:
+                for _ in range(30):
+                    webhooks_deliver_due()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == []
+    assert [e["payload"]["n"] for e in rx.events()] == list(range(20))
+    assert WebhookAttempt.objects.count() == 20
