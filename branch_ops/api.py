@@ -3,7 +3,7 @@ service accounts and tokens. One view per action; explicit input and output seri
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -448,6 +448,10 @@ class WebhookListCreateApi(APIView):
         return Response(WebhookSubscriptionOutput(qs, many=True).data)
 
     @extend_schema(request=WebhookCreateInput, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("Core banking, account events", request_only=True, value={
+                       "url": "https://core.bank.example/branch-ops/events",
+                       "event_types": ["account.opened", "account.closed", "approval.approved"],
+                       "description": "core banking"})],
                    responses={201: inline_serializer("CreatedWebhook", {
                        "subscription": WebhookSubscriptionOutput(), "secret": serializers.CharField()})},
                    summary="Subscribe a URL (http/https) to your branch's events; the signing secret is in "
