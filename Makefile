@@ -6,13 +6,16 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run test lint messages makemessages serve vendor bench check-deploy clean
+.PHONY: help setup run worker test lint messages makemessages serve vendor bench check-deploy backup restore clean
 
 help:
 	@echo "make run     - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test    - the whole test suite against real PostgreSQL"
 	@echo "make lint    - ruff"
 	@echo "make serve   - gunicorn (production-style) on $(HOST):$(PORT)"
+	@echo "make worker  - the background worker (webhooks, complaint clock)"
+	@echo "make backup  - pg_dump the app database to backups/<timestamp>.dump"
+	@echo "make restore FILE=backups/....dump - restore into a new database, verify, then swap"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Branch Ops needs Python 3.11, found " + sys.version' 
@@ -35,9 +38,23 @@ makemessages: $(STAMP)
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py complaint_clock --loop & worker=$$!; \
+	$(PY) manage.py createcachetable
+	$(PY) manage.py procrastinate worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The background worker (procrastinate on the same PostgreSQL): webhook deliveries every 5 s,
+# the complaint clock every 30 s. Run one or more beside the web processes.
+worker: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py procrastinate worker
+
+backup: setup
+	$(PY) manage.py backup_db
+
+restore: setup
+	@test -n "$(FILE)" || (echo "usage: make restore FILE=backups/<timestamp>.dump" && exit 2)
+	$(PY) manage.py restore_db $(FILE)
 
 test: setup
 	$(VENV)/bin/ruff check .
@@ -50,8 +67,12 @@ lint: $(STAMP)
 
 serve: setup
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py collectstatic --noinput
-	$(VENV)/bin/gunicorn branch_ops.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} --access-logfile -
+	export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/.prometheus}; \
+	rm -rf $$PROMETHEUS_MULTIPROC_DIR && mkdir -p $$PROMETHEUS_MULTIPROC_DIR; \
+	$(VENV)/bin/gunicorn branch_ops.wsgi --config branch_ops/gunicorn_conf.py --bind $(HOST):$(PORT) \
+	  --workers $${WEB_CONCURRENCY:-3} --access-logfile -
 
 check-deploy: setup
 	DJANGO_DEBUG=false DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.backends.postgresql.psycopg_any import Jsonb
 from django.db.models import F, Model
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.fields import AutoFieldMixin
 from django.utils.translation import gettext as _
-from psycopg2.extras import Json
 
 from accounts.models import BankAccount, Hold, LedgerAccount, LedgerTransaction
 from branch_ops.errors import ApplicationError, Conflict
+from branch_ops.metrics import POSTINGS
 from branch_ops.money import Money
 
 DEBIT, CREDIT = "D", "C"
@@ -209,11 +210,12 @@ def ledger_post(
             totals=", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(totals)),
             rows="".join(extra_sql),
         ), [str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
-            Json(tx.metadata, dumps=_dumps), *[v for row in entries for v in row], *[v for row in totals for v in row],
+            Jsonb(tx.metadata, dumps=_dumps), *[v for row in entries for v in row], *[v for row in totals for v in row],
             *extra_params])
         tx.pk, tx.posted_at = cur.fetchone()
     tx._state.adding = False
     tx._state.db = "default"
+    transaction.on_commit(POSTINGS.labels(kind=kind).inc)  # counted only once it really committed
     return tx
 
 

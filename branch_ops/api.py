@@ -3,19 +3,20 @@ service accounts and tokens. One view per action; explicit input and output seri
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from branch_ops import approvals, idempotency
+from branch_ops import approvals, idempotency, webhooks
 from branch_ops.access import access_approval, access_branch, staff_profile
 from branch_ops.audit import audit_chain_verify
 from branch_ops.models import ApiToken, Approval, AuditEvent, StaffProfile
 from branch_ops.outbox import events_feed
 from branch_ops.roles import ROLE_PERMISSIONS, Perm, Role
-from branch_ops.services import api_token_issue, api_token_revoke, service_account_create
+from branch_ops.selectors import webhook_deliveries, webhook_subscriptions
+from branch_ops.services import api_token_issue, api_token_revoke, api_token_rotate, service_account_create
 
 IDEMPOTENCY_PARAM = OpenApiParameter(
     name="Idempotency-Key", location=OpenApiParameter.HEADER, required=False, type=str,
@@ -345,6 +346,7 @@ class TokenOutput(serializers.Serializer):
     name = serializers.CharField()
     owner = serializers.CharField(source="user.username")
     prefix = serializers.CharField()
+    rate_limit = serializers.CharField()
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField(allow_null=True)
     last_used_at = serializers.DateTimeField(allow_null=True)
@@ -358,6 +360,8 @@ class TokenListIssueApi(APIView):
         service_account = serializers.CharField(max_length=61)
         name = serializers.CharField(max_length=80)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        rate_limit = serializers.CharField(required=False, allow_blank=True, default="", max_length=20,
+                                           help_text='requests per period, e.g. "120/min"; blank: the default')
 
     @extend_schema(responses=TokenOutput(many=True), summary="API tokens of your branch's service accounts (never the secret)")
     def get(self, request):
@@ -373,7 +377,8 @@ class TokenListIssueApi(APIView):
         data.is_valid(raise_exception=True)
         token, raw = api_token_issue(actor=request.user, username=data.validated_data["service_account"],
                                      name=data.validated_data["name"],
-                                     expires_at=data.validated_data["expires_at"])
+                                     expires_at=data.validated_data["expires_at"],
+                                     rate_limit=data.validated_data["rate_limit"])
         return Response({"token": TokenOutput(token).data, "secret": raw}, status=201)
 
 
@@ -385,3 +390,138 @@ class TokenRevokeApi(APIView):
         return Response(TokenOutput(api_token_revoke(actor=request.user, token_id=token_id)).data)
 
 
+
+
+class TokenRotateApi(APIView):
+    required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+
+    @extend_schema(request=None, responses={201: inline_serializer("RotatedToken", {
+        "token": TokenOutput(), "secret": serializers.CharField(), "replaces": serializers.UUIDField()})},
+        summary="Rotate a token: a new secret (shown once); the old token stops working at once")
+    def post(self, request, token_id):
+        token, raw = api_token_rotate(actor=request.user, token_id=token_id)
+        return Response({"token": TokenOutput(token).data, "secret": raw, "replaces": str(token.replaces.public_id)},
+                        status=201)
+
+
+# --- webhooks --------------------------------------------------------------------------------------
+
+class WebhookSubscriptionOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    url = serializers.CharField()
+    description = serializers.CharField()
+    event_types = serializers.ListField(child=serializers.CharField())
+    active = serializers.BooleanField()
+    branch = serializers.CharField(source="branch.code")
+    created_at = serializers.DateTimeField()
+    deactivated_at = serializers.DateTimeField(allow_null=True)
+    previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class WebhookDeliveryOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    event_id = serializers.UUIDField(source="event.public_id")
+    event_type = serializers.CharField(source="event.event_type")
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    log = serializers.SerializerMethodField()
+
+    def get_log(self, obj) -> list[dict]:
+        return [{"attempt": a.number, "started_at": a.started_at, "status_code": a.status_code,
+                 "latency_ms": a.latency_ms, "error": a.error} for a in obj.attempt_log.all()]
+
+
+class WebhookListCreateApi(APIView):
+    required_perm = Perm.MANAGE_WEBHOOKS
+
+    class WebhookCreateInput(serializers.Serializer):
+        url = serializers.CharField(max_length=500)
+        event_types = serializers.ListField(child=serializers.CharField(max_length=80), min_length=1)
+        description = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+    @extend_schema(responses=WebhookSubscriptionOutput(many=True), summary="Webhook subscriptions of your branch")
+    def get(self, request):
+        qs = webhook_subscriptions(branch=staff_profile(request.user).branch)
+        return Response(WebhookSubscriptionOutput(qs, many=True).data)
+
+    @extend_schema(request=WebhookCreateInput, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("Core banking, account events", request_only=True, value={
+                       "url": "https://core.bank.example/branch-ops/events",
+                       "event_types": ["account.opened", "account.closed", "approval.approved"],
+                       "description": "core banking"})],
+                   responses={201: inline_serializer("CreatedWebhook", {
+                       "subscription": WebhookSubscriptionOutput(), "secret": serializers.CharField()})},
+                   summary="Subscribe a URL (http/https) to your branch's events; the signing secret is in "
+                           "this response only")
+    def post(self, request):
+        data = self.WebhookCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = idempotency.run_idempotent(
+            request, scope="webhook.create", data=data.validated_data, required=False,
+            perform=lambda claim: webhooks.webhook_subscription_create(actor=request.user, idempotency_claim=claim,
+                                                                       **data.validated_data),
+            render=lambda result: (201, {"subscription": WebhookSubscriptionOutput(result[0]).data,
+                                         "secret": result[1]}),
+        )
+        return respond(outcome)
+
+
+class WebhookDetailApi(APIView):
+    required_perm = Perm.MANAGE_WEBHOOKS
+
+    @extend_schema(responses=WebhookSubscriptionOutput, summary="One webhook subscription")
+    def get(self, request, subscription_id):
+        return Response(WebhookSubscriptionOutput(
+            webhooks.access_webhook_subscription(user=request.user, public_id=subscription_id)).data)
+
+
+class WebhookRotateApi(APIView):
+    required_perm = Perm.MANAGE_WEBHOOKS
+
+    class RotateInput(serializers.Serializer):
+        grace_seconds = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0)
+
+    @extend_schema(request=RotateInput, responses=inline_serializer("RotatedWebhookSecret", {
+        "subscription": WebhookSubscriptionOutput(), "secret": serializers.CharField()}),
+        summary="New signing secret; the old one also signs until the grace period ends")
+    def post(self, request, subscription_id):
+        data = self.RotateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription, secret = webhooks.webhook_secret_rotate(
+            actor=request.user, subscription_id=subscription_id, grace_seconds=data.validated_data["grace_seconds"])
+        return Response({"subscription": WebhookSubscriptionOutput(subscription).data, "secret": secret})
+
+
+class WebhookDeactivateApi(APIView):
+    required_perm = Perm.MANAGE_WEBHOOKS
+
+    @extend_schema(request=None, responses=WebhookSubscriptionOutput, summary="Stop delivering to this subscription")
+    def post(self, request, subscription_id):
+        return Response(WebhookSubscriptionOutput(webhooks.webhook_subscription_deactivate(
+            actor=request.user, subscription_id=subscription_id)).data)
+
+
+class WebhookDeliveryListApi(APIView):
+    required_perm = Perm.MANAGE_WEBHOOKS
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=["pending", "delivered", "failed"])],
+                   responses=WebhookDeliveryOutput(many=True),
+                   summary="The delivery log of a subscription, newest first (cursor-paged)")
+    def get(self, request, subscription_id):
+        subscription = webhooks.access_webhook_subscription(user=request.user, public_id=subscription_id)
+        qs = webhook_deliveries(subscription=subscription, status=request.query_params.get("status"))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(WebhookDeliveryOutput(page, many=True).data)
+
+
+class WebhookRedeliverApi(APIView):
+    required_perm = Perm.MANAGE_WEBHOOKS
+
+    @extend_schema(request=None, responses=WebhookDeliveryOutput, summary="Send a delivery again")
+    def post(self, request, delivery_id):
+        delivery = webhooks.webhook_redeliver(actor=request.user, delivery_id=delivery_id)
+        return Response(WebhookDeliveryOutput(delivery).data, status=202)

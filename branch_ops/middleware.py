@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from branch_ops.request_context import reset_request_id, set_request_id
 
+request_logger = logging.getLogger("branch_ops.request")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 LAST_SEEN_KEY = "bo_last_seen"
 #: how precisely the idle timeout is measured (seconds); fewer session writes
@@ -39,6 +41,40 @@ class RequestIdMiddleware:
         finally:
             reset_request_id(token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestMetricsMiddleware:
+    """Times each request into the latency histogram by route *name* (never the path, which
+    can hold account or card numbers) and writes one log line per request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from branch_ops.metrics import REQUEST_LATENCY
+
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = (match.view_name if match else "") or "unmatched"
+        if route != "metrics":
+            REQUEST_LATENCY.labels(route=route, method=request.method, status=str(response.status_code)).observe(elapsed)
+        request_logger.info("request", extra={"method": request.method, "route": route, "status": response.status_code,
+                                              "duration_ms": round(elapsed * 1000, 1)})
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """``Permissions-Policy`` on every response (Django has no setting for it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
 
 

@@ -144,6 +144,11 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    #: requests allowed per period for this token ("600/min"); blank: API_TOKEN_DEFAULT_RATE
+    rate_limit = models.CharField(_("rate limit"), max_length=20, blank=True, default="")
+    #: the token this one replaced (rotation)
+    replaces = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="replaced_by")
 
     class Meta:
         verbose_name = _("API token")
@@ -306,3 +311,95 @@ class OutboxEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.aggregate_type}:{self.aggregate_id}"
+
+
+class WebhookSubscription(models.Model):
+    """Where a branch's outbox events are POSTed. The secret signs each delivery
+    (HMAC-SHA256); after a rotation the previous secret also signs until
+    ``previous_secret_expires_at``. The secrets are kept as written: signing needs them."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="webhook_subscriptions",
+                               verbose_name=_("branch"))
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    #: event types delivered (``["*"]``: every type)
+    event_types = models.JSONField(_("event types"), default=list)
+    secret = models.CharField(max_length=100)
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    #: feed position up to which events were turned into deliveries
+    cursor = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        constraints = [
+            models.CheckConstraint(condition=Q(url__startswith="http://") | Q(url__startswith="https://"),
+                                   name="webhook_url_http"),
+            models.CheckConstraint(condition=Q(active=True) | Q(deactivated_at__isnull=False),
+                                   name="webhook_deactivated_at"),
+        ]
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription. Delivered strictly in feed order per subscription:
+    only the oldest delivery that is still ``pending`` is ever attempted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("given up")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.PROTECT, related_name="deliveries")
+    event = models.ForeignKey(OutboxEvent, on_delete=models.PROTECT, related_name="+")
+    #: the event's feed position, copied so the order is an index scan
+    txid = models.BigIntegerField()
+    event_seq = models.BigIntegerField()
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    #: given up once ``attempts`` reaches this (a manual redeliver raises it)
+    give_up_after = models.PositiveIntegerField(default=8)
+    next_attempt_at = models.DateTimeField(db_default=Now())
+    #: a worker that is sending this delivery holds it until then (no lock over the network)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [models.UniqueConstraint(fields=["subscription", "event"], name="webhook_delivery_once")]
+        indexes = [
+            models.Index(fields=["subscription", "txid", "event_seq"], condition=Q(status="pending"),
+                         name="webhook_delivery_pending"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscription_id}:{self.event_id} {self.status}"
+
+
+class WebhookAttempt(models.Model):
+    """The delivery log: one row per POST."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.PROTECT, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_number")]
+
+    def __str__(self):
+        return f"#{self.number} {self.status_code or self.error}"

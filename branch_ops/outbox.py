@@ -46,6 +46,19 @@ def event_publish(**kwargs) -> OutboxEvent:
     return event
 
 
+def event_document(event: OutboxEvent) -> dict:
+    """An event as the feed and webhooks send it (JSON-ready)."""
+    return {
+        "id": str(event.public_id),
+        "type": event.event_type,
+        "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
+        "branch": event.branch.code if event.branch_id else None,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "payload": event.payload,
+    }
+
+
 def encode_cursor(txid: int, event_id: int) -> str:
     return base64.urlsafe_b64encode(f"{txid}:{event_id}".encode()).decode().rstrip("=")
 
@@ -59,14 +72,37 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
         raise ApplicationError(_("The cursor is not valid."), code="INVALID_CURSOR", field="after") from None
 
 
+def _horizon() -> int:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        (horizon,) = cur.fetchone()
+    return horizon
+
+
+def feed_end(*, branch: Branch | None) -> str | None:
+    """The cursor of the newest event readable now: reading from it returns only events
+    committed later (or still in flight). ``None`` if the feed is empty."""
+    qs = OutboxEvent.objects.filter(txid__lt=_horizon())
+    if branch is not None:
+        qs = qs.filter(branch=branch)
+    last = qs.order_by("-txid", "-id").values_list("txid", "id").first()
+    return encode_cursor(*last) if last else None
+
+
+def feed_lag_seconds() -> float:
+    """Age of the oldest event the feed cannot hand out yet (its transaction, or an older
+    one, is still open); 0 when every committed event is readable."""
+    with connection.cursor() as cur:
+        cur.execute("""SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM branch_ops_outboxevent
+                       WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint""")
+        return float(cur.fetchone()[0])
+
+
 def events_feed(*, branch: Branch | None, after: str | None, limit: int = 100) -> tuple[list[OutboxEvent], str | None]:
     """Events after ``after`` (a cursor from a previous page), oldest first, at most
     ``limit``; returns them and the cursor to pass next time (``after`` itself if nothing
     new). ``branch=None`` reads every branch (superusers)."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        (horizon,) = cur.fetchone()
-    qs = OutboxEvent.objects.filter(txid__lt=horizon).select_related("branch")
+    qs = OutboxEvent.objects.filter(txid__lt=_horizon()).select_related("branch")
     if branch is not None:
         qs = qs.filter(branch=branch)
     if after:

