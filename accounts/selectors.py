@@ -239,3 +239,47 @@ def has_specimen_signature(customer_number: str) -> bool:
     from accounts.models import SpecimenSignature
 
     return SpecimenSignature.objects.filter(customer__number=customer_number).exists()
+
+
+# --- what a supervisor sees beside an account approval (ApprovalKind.describe) ---------------------
+
+def approval_describe_accounts(approvals) -> dict[int, dict]:
+    """Live context of account open/freeze/unfreeze/close approvals: the account's status
+    and balances, the customer's risk, every account they hold, the account's history.
+    A constant number of queries for the whole batch."""
+    from django.urls import reverse
+    from django.utils.translation import get_language
+
+    from branch_ops.audit import audit_history
+
+    lang = get_language() or "en"
+    ids = [a.subject_id for a in approvals]
+    accounts = {str(a.public_id): a for a in BankAccount.objects.filter(public_id__in=ids)
+                .select_related("ledger", "customer")}
+    customers = {a.customer_id for a in accounts.values()}
+    held: dict[int, list[BankAccount]] = {}
+    for other in (BankAccount.objects.filter(customer_id__in=customers).exclude(status="closed")
+                  .select_related("ledger").order_by("number")):
+        held.setdefault(other.customer_id, []).append(other)
+    history = audit_history(object_type="accounts.bankaccount", object_ids=accounts.keys())
+    out: dict[int, dict] = {}
+    for approval in approvals:
+        account = accounts.get(approval.subject_id)
+        if account is None:
+            continue
+        cur, customer = account.currency_id, account.customer
+        facts = [
+            {"label": _("Account"), "value": f"{account.number} · {account.get_product_display()} · {cur}"},
+            {"label": _("Status"), "value": account.get_status_display()},
+            {"label": _("Balance"), "value": Money(account.ledger.balance, cur).format(lang)},
+            {"label": _("Available"), "value": Money(account.ledger.available, cur).format(lang)},
+            {"label": _("Risk rating"), "value": customer.get_risk_rating_display()
+             + (" · " + _("politically exposed person") if customer.politically_exposed else "")},
+            {"label": _("Accounts held"), "value": ", ".join(
+                f"{o.number} ({Money(o.ledger.balance, o.currency_id).format(lang)})"
+                for o in held.get(customer.pk, []) if o.pk != account.pk) or "—"},
+        ]
+        out[approval.pk] = {"customer": {"number": customer.number, "name": customer.full_name},
+                            "facts": facts, "history": history.get(approval.subject_id, []),
+                            "link": reverse("account-page", args=[account.number])}
+    return out
