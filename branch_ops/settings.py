@@ -200,6 +200,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- The floor ----------------------------------------------------------------------------
+# Usernames (comma-separated) of head-office readers: they may read any branch's board and
+# daily report (``?branch=CODE``) with a role that holds the permission. There is no
+# head-office role or token scope yet; see docs/floor.md.
+FLOOR_HEAD_OFFICE_USERNAMES = env.list("FLOOR_HEAD_OFFICE_USERNAMES", default=[])
+
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
