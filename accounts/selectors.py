@@ -262,6 +262,12 @@ def approval_describe_accounts(approvals) -> dict[int, dict]:
                   .select_related("ledger").order_by("number")):
         held.setdefault(other.customer_id, []).append(other)
     history = audit_history(object_type="accounts.bankaccount", object_ids=accounts.keys())
+    # labels and choice names once per batch, not once per item (gettext is not free)
+    label = {"account": _("Account"), "status": _("Status"), "balance": _("Balance"), "available": _("Available"),
+             "risk": _("Risk rating"), "pep": _("politically exposed person"), "held": _("Accounts held")}
+    products = {k: str(v) for k, v in BankAccount.Product.choices}
+    statuses = {k: str(v) for k, v in BankAccount.Status.choices}
+    risks = {k: str(v) for k, v in Customer.Risk.choices}
     out: dict[int, dict] = {}
     for approval in approvals:
         account = accounts.get(approval.subject_id)
@@ -269,13 +275,13 @@ def approval_describe_accounts(approvals) -> dict[int, dict]:
             continue
         cur, customer = account.currency_id, account.customer
         facts = [
-            {"label": _("Account"), "value": f"{account.number} · {account.get_product_display()} · {cur}"},
-            {"label": _("Status"), "value": account.get_status_display()},
-            {"label": _("Balance"), "value": Money(account.ledger.balance, cur).format(lang)},
-            {"label": _("Available"), "value": Money(account.ledger.available, cur).format(lang)},
-            {"label": _("Risk rating"), "value": customer.get_risk_rating_display()
-             + (" · " + _("politically exposed person") if customer.politically_exposed else "")},
-            {"label": _("Accounts held"), "value": ", ".join(
+            {"label": label["account"], "value": f"{account.number} · {products.get(account.product)} · {cur}"},
+            {"label": label["status"], "value": statuses.get(account.status, account.status)},
+            {"label": label["balance"], "value": Money(account.ledger.balance, cur).format(lang)},
+            {"label": label["available"], "value": Money(account.ledger.available, cur).format(lang)},
+            {"label": label["risk"], "value": risks.get(customer.risk_rating, customer.risk_rating)
+             + (" · " + label["pep"] if customer.politically_exposed else "")},
+            {"label": label["held"], "value": ", ".join(
                 f"{o.number} ({Money(o.ledger.balance, o.currency_id).format(lang)})"
                 for o in held.get(customer.pk, []) if o.pk != account.pk) or "—"},
         ]

@@ -152,6 +152,7 @@ def approval_describe_requests(approvals) -> dict[int, dict]:
     from django.urls import reverse
     from django.utils.translation import get_language
 
+    from accounts.models import BankAccount
     from customer_service.models import RequestTransition
 
     lang = get_language() or "en"
@@ -163,18 +164,24 @@ def approval_describe_requests(approvals) -> dict[int, dict]:
         timeline.setdefault(t.request_id, []).append(
             {"at": t.at, "text": f"{t.from_status or '—'} → {t.to_status} · {t.actor.get_username()}"
                                  + (f" · {t.reason}" if t.reason else "")})
+    label = {"request": _("Request"), "status": _("Status"), "due": _("Due"), "account": _("Account"),
+             "balance": _("Balance")}
+    kinds = {k: str(v) for k, v in RequestKind.choices}
+    statuses = {k: str(v) for k, v in RequestStatus.choices}
+    account_statuses = {k: str(v) for k, v in BankAccount.Status.choices}
     out: dict[int, dict] = {}
     for approval in approvals:
         request = requests.get(approval.subject_id)
         if request is None:
             continue
-        facts = [{"label": _("Request"), "value": f"{request.number} · {request.get_kind_display()}"},
-                 {"label": _("Status"), "value": request.get_status_display()},
-                 {"label": _("Due"), "value": request.due_at.isoformat(timespec="minutes")}]
+        facts = [{"label": label["request"], "value": f"{request.number} · {kinds.get(request.kind, request.kind)}"},
+                 {"label": label["status"], "value": statuses.get(request.status, request.status)},
+                 {"label": label["due"], "value": request.due_at.isoformat(timespec="minutes")}]
         if request.account_id:
             ledger, cur = request.account.ledger, request.account.currency_id
-            facts += [{"label": _("Account"), "value": f"{request.account.number} · {request.account.get_status_display()}"},
-                      {"label": _("Balance"), "value": Money(ledger.balance, cur).format(lang)}]
+            facts += [{"label": label["account"],
+                       "value": f"{request.account.number} · {account_statuses.get(request.account.status)}"},
+                      {"label": label["balance"], "value": Money(ledger.balance, cur).format(lang)}]
         facts += [{"label": str(k), "value": str(v)} for k, v in sorted((request.data or {}).items())
                   if not isinstance(v, dict | list)]
         out[approval.pk] = {"customer": {"number": request.customer.number, "name": request.customer.full_name},

@@ -166,26 +166,35 @@ def approval_describe_operations(approvals) -> dict[int, dict]:
     that business day, the operation's history. A constant number of queries."""
     from django.urls import reverse
 
+    from accounts.models import BankAccount
     from branch_ops.audit import audit_history
     from teller.models import CashLimit
 
     lang = _lang()
     ops = {str(o.public_id): o for o in CashOperation.objects.filter(public_id__in=[a.subject_id for a in approvals])
-           .select_related("account__ledger", "customer", "session__drawer", "created_by", "currency")}
+           .select_related("account__ledger", "customer", "session__drawer", "created_by").order_by()}
     drawer_cash = {(dc.drawer_id, dc.currency_id): dc.ledger.balance
                    for dc in DrawerCash.objects.filter(drawer_id__in={o.session.drawer_id for o in ops.values()})
                    .select_related("ledger")}
     limits = {(lim.branch_id, lim.currency_id): lim.max_amount
               for lim in CashLimit.objects.filter(branch_id__in={o.session.drawer.branch_id for o in ops.values()},
                                                   role="teller", operation=CashLimit.Operation.DRAWER_MAX)}
-    same_day: dict[tuple[int, object], int] = defaultdict(int)
+    from django.db.models import Count
+
     customers = {o.customer_id for o in ops.values() if o.customer_id}
     dates = {o.session.business_date for o in ops.values()}
-    for cust, day in (CashOperation.objects.filter(customer_id__in=customers, session__business_date__in=dates,
-                                                   status=CashOperation.Status.POSTED)
-                      .values_list("customer_id", "session__business_date")):
-        same_day[(cust, day)] += 1
+    same_day = {(cust, day): n for cust, day, n in (
+        CashOperation.objects.filter(customer_id__in=customers, session__business_date__in=dates,
+                                     status=CashOperation.Status.POSTED)
+        .values_list("customer_id", "session__business_date").annotate(n=Count("id"))
+        .values_list("customer_id", "session__business_date", "n"))}
     history = audit_history(object_type="teller.cashoperation", object_ids=ops.keys())
+    label = {"operation": _("Operation"), "amount": _("Amount"), "teller": _("Teller"), "account": _("Account"),
+             "balance": _("Balance"), "available": _("Available"), "drawer": _("Drawer cash"),
+             "same_day": _("Cash operations of the customer that day")}
+    kinds = {k: str(v) for k, v in CashOperation.Kind.choices}
+    statuses = {k: str(v) for k, v in CashOperation.Status.choices}
+    account_statuses = {k: str(v) for k, v in BankAccount.Status.choices}
     out: dict[int, dict] = {}
     for approval in approvals:
         op = ops.get(approval.subject_id)
@@ -193,22 +202,23 @@ def approval_describe_operations(approvals) -> dict[int, dict]:
             continue
         cur, drawer = op.currency_id, op.session.drawer
         facts = [
-            {"label": _("Operation"), "value": f"{op.get_kind_display()} · {op.reference} · {op.get_status_display()}"},
-            {"label": _("Amount"), "value": Money(op.amount, cur).format(lang)},
-            {"label": _("Teller"), "value": f"{op.created_by.get_username()} · {drawer.code}"},
+            {"label": label["operation"], "value": f"{kinds.get(op.kind)} · {op.reference} · {statuses.get(op.status)}"},
+            {"label": label["amount"], "value": Money(op.amount, cur).format(lang)},
+            {"label": label["teller"], "value": f"{op.created_by.get_username()} · {drawer.code}"},
         ]
         if op.account_id:
             ledger = op.account.ledger
-            facts += [{"label": _("Account"), "value": f"{op.account.number} · {op.account.get_status_display()}"},
-                      {"label": _("Balance"), "value": Money(ledger.balance, cur).format(lang)},
-                      {"label": _("Available"), "value": Money(ledger.available, cur).format(lang)}]
+            facts += [{"label": label["account"], "value": f"{op.account.number} · "
+                                                            f"{account_statuses.get(op.account.status)}"},
+                      {"label": label["balance"], "value": Money(ledger.balance, cur).format(lang)},
+                      {"label": label["available"], "value": Money(ledger.available, cur).format(lang)}]
         cash = drawer_cash.get((drawer.pk, cur))
         if cash is not None:
             limit = limits.get((drawer.branch_id, cur))
-            facts.append({"label": _("Drawer cash"), "value": Money(cash, cur).format(lang)
+            facts.append({"label": label["drawer"], "value": Money(cash, cur).format(lang)
                           + (" / " + Money(limit, cur).format(lang) if limit is not None else "")})
         if op.customer_id:
-            facts.append({"label": _("Cash operations of the customer that day"),
+            facts.append({"label": label["same_day"],
                           "value": str(same_day.get((op.customer_id, op.session.business_date), 0))})
         out[approval.pk] = {
             "customer": {"number": op.customer.number, "name": op.customer.full_name} if op.customer_id else None,

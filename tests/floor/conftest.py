@@ -3,8 +3,7 @@ real services by the person who would ask for it."""
 
 import pytest
 
-from accounts.services import account_close_request, account_freeze_request, account_open_request
-from accounts.services import account_unfreeze_request
+from accounts.services import account_close_request, account_freeze_request, account_open_request, account_unfreeze_request
 from branch_ops.approvals import approval_decide
 from branch_ops.models import Approval
 from branch_ops.money import Money
