@@ -289,3 +289,12 @@ def approval_describe_accounts(approvals) -> dict[int, dict]:
                             "facts": facts, "history": history.get(approval.subject_id, []),
                             "link": reverse("account-page", args=[account.number])}
     return out
+
+
+def account_pending_approval(account: BankAccount):
+    """The approval this account waits for (opening, freeze, unfreeze, closing), if any: so
+    its page shows the request as pending, never as done."""
+    from branch_ops.models import Approval
+
+    return (Approval.objects.filter(subject_type="accounts.bankaccount", subject_id=str(account.public_id),
+                                    status=Approval.Status.PENDING).select_related("requested_by").first())

@@ -154,3 +154,19 @@ def test_api_board_report_and_audit(api, staff, foreign_staff, branch, settings)
     settings.FLOOR_HEAD_OFFICE_USERNAMES = ["supervisor.dxb"]
     assert client.get("/api/v1/floor/report/?branch=MIL01").json()["branch"] == "MIL01"
     assert api(staff["teller"]).get("/api/v1/floor/board/").status_code == 403
+
+
+def test_a_pending_freeze_shows_as_pending_on_the_account_page(client, staff, branch):
+    from accounts.services import account_freeze_request
+    from tests.accounts.conftest import open_account
+
+    account = open_account(staff["csr"], staff["supervisor"])
+    approval = account_freeze_request(actor=staff["csr"], number=account.number, reason="police letter")
+    client.force_login(staff["csr"])
+
+    html = client.get(f"/accounts/{account.number}/").content.decode()
+
+    assert 'data-testid="account-pending-approval"' in html
+    assert "Account freeze: waiting for a supervisor" in html
+    assert f"/approvals/{approval.public_id}/" in html
+    assert 'data-testid="account-status">Active<' in html  # not frozen until approved
