@@ -132,7 +132,9 @@ def board(request):
     _profile_or_403(request, Perm.VIEW_BRANCH_QUEUES)
     found = branch_board(actor=request.user)
     template = "floor/_board.html" if request.htmx else "floor/board.html"
-    return render(request, template, {"board": found, "can_report": request.user.staff.has(Perm.VIEW_REPORTS)})
+    profile = request.user.staff
+    return render(request, template, {"board": found, "can_report": profile.has(Perm.VIEW_REPORTS),
+                                      "can_vault": profile.has(Perm.CONFIRM_VAULT)})
 
 
 # --- audit -------------------------------------------------------------------------------------------

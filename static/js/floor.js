@@ -9,13 +9,16 @@
     return Array.prototype.slice.call(document.querySelectorAll("#inbox .inbox-item"));
   }
 
-  function select(index) {
+  // mark item ``index`` as the current one; move the focus to it only when asked
+  function select(index, focus) {
     var list = items();
     if (!list.length) { current = -1; return; }
     current = Math.max(0, Math.min(index, list.length - 1));
     list.forEach(function (el, i) { el.classList.toggle("border-primary", i === current); });
-    list[current].focus();
-    list[current].scrollIntoView({ block: "nearest" });
+    if (focus !== false) {
+      list[current].focus();
+      list[current].scrollIntoView({ block: "nearest" });
+    }
   }
 
   function currentItem() {
@@ -67,8 +70,10 @@
     if (busy) { event.preventDefault(); }
   });
 
-  // after a decision, the next item is the current one
+  // after a decision, the next item is the current one; after a refresh, the same place
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target.classList && event.target.classList.contains("inbox-item")) { select(current + 1); }
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.classList && elt.classList.contains("js-decision-form")) { select(current + 1); }
+    else if (event.target.id === "inbox" && current >= 0) { select(current, false); }
   });
 })();

@@ -71,6 +71,10 @@ def test_audit_search_filters_by_action_object_and_time(staff):
                                                             "object_id": "C1"}).qs
     assert [(e.before, e.after) for e in since] == [({"a": 1}, {"a": 2})]
     assert not audit_search(actor=staff["supervisor"], params={"since": "not a time"}).is_valid()
+    # what a datetime-local input sends (no zone: read in the server's zone)
+    local = audit_search(actor=staff["supervisor"], params={"since": "2000-01-01T10:00", "until": "2100-01-01T00:00"})
+    assert local.is_valid()
+    assert local.qs.count() == audit_search(actor=staff["supervisor"], params={}).qs.count()
 
 
 @pytest.mark.parametrize("role", ["teller", "csr", "coordinator"])
