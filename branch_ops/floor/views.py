@@ -73,7 +73,8 @@ def inbox_decide(request, approval_id):
     try:
         approval = access_approval(user=request.user, public_id=approval_id)
     except ApplicationError as exc:
-        return HttpResponse(exc.message, status=exc.status_code)
+        return render(request, "floor/_inbox_gone.html", {"approval_id": approval_id, "error": exc.message},
+                      status=exc.status_code)
     item = approval_item(actor=request.user, approval=approval)
     return render(request, "floor/_inbox_item.html", {
         "item": item, "error": error, "can_decide": may_decide(request.user.staff, request.user, approval),

@@ -70,6 +70,16 @@
     if (busy) { event.preventDefault(); }
   });
 
+  // a refused decision (400, 403, 404, 409) answers with the card and its message: show it
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.elt;
+    var status = event.detail.xhr.status;
+    if (elt && elt.classList && elt.classList.contains("js-decision-form") && status >= 400 && status < 500) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // after a decision, the next item is the current one; after a refresh, the same place
   document.addEventListener("htmx:afterSwap", function (event) {
     var elt = event.detail && event.detail.elt;

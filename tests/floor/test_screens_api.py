@@ -170,3 +170,17 @@ def test_a_pending_freeze_shows_as_pending_on_the_account_page(client, staff, br
     assert "Account freeze: waiting for a supervisor" in html
     assert f"/approvals/{approval.public_id}/" in html
     assert 'data-testid="account-status">Active<' in html  # not frozen until approved
+
+
+def test_deciding_another_branchs_item_from_the_inbox_answers_a_card_with_the_message(
+        client, staff, foreign_staff, branch):
+    approval = _approval(staff, branch)
+    client.force_login(foreign_staff["supervisor"])
+
+    response = client.post(f"/floor/inbox/{approval.public_id}/decide/", {"decision": "approve", "reason": "x"},
+                           HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 404
+    assert "No such approval." in response.content.decode()
+    approval.refresh_from_db()
+    assert approval.status == "pending"
