@@ -131,7 +131,10 @@ def approval_status(request, approval_id):
 @login_required
 def board(request):
     _profile_or_403(request, Perm.VIEW_BRANCH_QUEUES)
-    found = branch_board(actor=request.user)
+    try:
+        found = branch_board(actor=request.user, branch_code=request.GET.get("branch"))
+    except ApplicationError as exc:
+        return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
     template = "floor/_board.html" if request.htmx else "floor/board.html"
     profile = request.user.staff
     return render(request, template, {"board": found, "can_report": profile.has(Perm.VIEW_REPORTS),
@@ -169,7 +172,7 @@ def audit(request):
 def report(request):
     _profile_or_403(request, Perm.VIEW_REPORTS)
     try:
-        found = daily_report(actor=request.user, day=request.GET.get("day"))
+        found = daily_report(actor=request.user, day=request.GET.get("day"), branch_code=request.GET.get("branch"))
     except ApplicationError as exc:
         return render(request, "floor/report.html", {"error": exc.message, "day": request.GET.get("day", "")},
                       status=exc.status_code)

@@ -95,6 +95,15 @@ def test_the_board_is_forbidden_to_tellers(client, staff):
     assert client.get("/floor/board/").status_code == 403
 
 
+def test_another_branchs_board_and_report_screens_only_for_head_office(client, staff, foreign_staff, settings):
+    client.force_login(staff["supervisor"])
+    assert client.get("/floor/board/?branch=MIL01").status_code == 404
+    assert client.get("/floor/report/?branch=MIL01").status_code == 404
+    settings.FLOOR_HEAD_OFFICE_USERNAMES = ["supervisor.dxb"]
+    assert "MIL01" in client.get("/floor/board/?branch=MIL01").content.decode()
+    assert "MIL01" in client.get("/floor/report/?branch=MIL01").content.decode()
+
+
 # --- API ---------------------------------------------------------------------------------------------
 
 def test_api_inbox_and_decide(api, staff, branch):
