@@ -348,14 +348,19 @@ def pending_vault_transfers(branch) -> list:
 
 def operations_of_day(branch, *, start, end) -> list[dict]:
     """Cash operations created in [start, end): per teller, kind, currency and status, the
-    count and the sum of amounts. One aggregate query."""
+    count and the sum of amounts (with the kind's and status's names). One aggregate query."""
     from django.db.models import Count, Sum
 
-    return list(CashOperation.objects.filter(session__drawer__branch=branch, created_at__gte=start,
+    kinds = {k: str(v) for k, v in CashOperation.Kind.choices}
+    statuses = {k: str(v) for k, v in CashOperation.Status.choices}
+    rows = list(CashOperation.objects.filter(session__drawer__branch=branch, created_at__gte=start,
                                              created_at__lt=end)
                 .values("created_by__username", "kind", "currency_id", "status")
                 .annotate(count=Count("id"), amount=Sum("amount"))
                 .order_by("created_by__username", "kind", "currency_id", "status"))
+    for row in rows:
+        row["kind_label"], row["status_label"] = kinds.get(row["kind"], row["kind"]), statuses.get(row["status"], "")
+    return rows
 
 
 def sessions_of_day(branch, *, day: date) -> list[DrawerSession]:

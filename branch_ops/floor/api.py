@@ -251,6 +251,7 @@ class ReportCashOutput(serializers.Serializer):
 class ReportOperationOutput(serializers.Serializer):
     teller = serializers.CharField()
     kind = serializers.CharField()
+    kind_label = serializers.CharField()
     currency = serializers.CharField()
     status = serializers.CharField()
     count = serializers.IntegerField()
@@ -259,6 +260,7 @@ class ReportOperationOutput(serializers.Serializer):
 
 class ReportTotalOutput(serializers.Serializer):
     kind = serializers.CharField()
+    kind_label = serializers.CharField()
     currency = serializers.CharField()
     count = serializers.IntegerField()
     amount = serializers.IntegerField()

@@ -77,8 +77,10 @@ def daily_report(*, actor, day=None, branch_code: str | None = None) -> DailyRep
     cash = [{"currency": cur, "vault": p.get("vault", 0), "drawers": p.get("drawers", 0),
              "total": p.get("vault", 0) + p.get("drawers", 0)} for cur, p in position.items()]
     operations = [{"teller": r["created_by__username"], "kind": r["kind"], "currency": r["currency_id"],
-                   "status": r["status"], "count": r["count"], "amount": r["amount"]}
+                   "status": r["status"], "count": r["count"], "amount": r["amount"],
+                   "kind_label": r["kind_label"], "status_label": r["status_label"]}
                   for r in operations_of_day(branch, start=start, end=end)]
+    labels = {r["kind"]: r["kind_label"] for r in operations}
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     tellers: dict[str, int] = defaultdict(int)
     for row in operations:
@@ -92,7 +94,8 @@ def daily_report(*, actor, day=None, branch_code: str | None = None) -> DailyRep
     alerts = cash_alerts_of_day(branch, day=day)
     return DailyReport(
         branch=branch, day=day, start=start, end=end, cash=cash, operations=operations,
-        totals=[{"kind": k, "currency": c, "count": n, "amount": a} for (k, c), (n, a) in sorted(totals.items())],
+        totals=[{"kind": k, "kind_label": labels.get(k, k), "currency": c, "count": n, "amount": a}
+                for (k, c), (n, a) in sorted(totals.items())],
         by_teller=[{"teller": t, "count": n} for t, n in sorted(tellers.items())],
         variances=variances, large_cash=alerts["large_cash"], structuring=alerts["structuring"],
         requests=request_day_stats(branch, start=start, end=end),
