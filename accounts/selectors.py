@@ -239,3 +239,62 @@ def has_specimen_signature(customer_number: str) -> bool:
     from accounts.models import SpecimenSignature
 
     return SpecimenSignature.objects.filter(customer__number=customer_number).exists()
+
+
+# --- what a supervisor sees beside an account approval (ApprovalKind.describe) ---------------------
+
+def approval_describe_accounts(approvals) -> dict[int, dict]:
+    """Live context of account open/freeze/unfreeze/close approvals: the account's status
+    and balances, the customer's risk, every account they hold, the account's history.
+    A constant number of queries for the whole batch."""
+    from django.urls import reverse
+    from django.utils.translation import get_language
+
+    from branch_ops.audit import audit_history
+
+    lang = get_language() or "en"
+    ids = [a.subject_id for a in approvals]
+    accounts = {str(a.public_id): a for a in BankAccount.objects.filter(public_id__in=ids)
+                .select_related("ledger", "customer")}
+    customers = {a.customer_id for a in accounts.values()}
+    held: dict[int, list[BankAccount]] = {}
+    for other in (BankAccount.objects.filter(customer_id__in=customers).exclude(status="closed")
+                  .select_related("ledger").order_by("number")):
+        held.setdefault(other.customer_id, []).append(other)
+    history = audit_history(object_type="accounts.bankaccount", object_ids=accounts.keys())
+    # labels and choice names once per batch, not once per item (gettext is not free)
+    label = {"account": _("Account"), "status": _("Status"), "balance": _("Balance"), "available": _("Available"),
+             "risk": _("Risk rating"), "pep": _("politically exposed person"), "held": _("Accounts held")}
+    products = {k: str(v) for k, v in BankAccount.Product.choices}
+    statuses = {k: str(v) for k, v in BankAccount.Status.choices}
+    risks = {k: str(v) for k, v in Customer.Risk.choices}
+    out: dict[int, dict] = {}
+    for approval in approvals:
+        account = accounts.get(approval.subject_id)
+        if account is None:
+            continue
+        cur, customer = account.currency_id, account.customer
+        facts = [
+            {"label": label["account"], "value": f"{account.number} · {products.get(account.product)} · {cur}"},
+            {"label": label["status"], "value": statuses.get(account.status, account.status)},
+            {"label": label["balance"], "value": Money(account.ledger.balance, cur).format(lang)},
+            {"label": label["available"], "value": Money(account.ledger.available, cur).format(lang)},
+            {"label": label["risk"], "value": risks.get(customer.risk_rating, customer.risk_rating)
+             + (" · " + label["pep"] if customer.politically_exposed else "")},
+            {"label": label["held"], "value": ", ".join(
+                f"{o.number} ({Money(o.ledger.balance, o.currency_id).format(lang)})"
+                for o in held.get(customer.pk, []) if o.pk != account.pk) or "—"},
+        ]
+        out[approval.pk] = {"customer": {"number": customer.number, "name": customer.full_name},
+                            "facts": facts, "history": history.get(approval.subject_id, []),
+                            "link": reverse("account-page", args=[account.number])}
+    return out
+
+
+def account_pending_approval(account: BankAccount):
+    """The approval this account waits for (opening, freeze, unfreeze, closing), if any: so
+    its page shows the request as pending, never as done."""
+    from branch_ops.models import Approval
+
+    return (Approval.objects.filter(subject_type="accounts.bankaccount", subject_id=str(account.public_id),
+                                    status=Approval.Status.PENDING).select_related("requested_by").first())

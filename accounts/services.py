@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, ledger_post, lock_ledger_accounts
 from accounts.models import AccountHolder, BankAccount, Customer, LedgerAccount, LedgerTransaction
 from accounts.numbers import account_number_from_serial, account_number_is_valid
+from accounts.selectors import approval_describe_accounts
 from branch_ops import idempotency
 from branch_ops.access import require_perm
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
@@ -377,7 +378,8 @@ def register_approval_kinds() -> None:
         (ACCOUNT_CLOSE, gettext_lazy("Account closing"), _on_close_approved, None),
     ]:
         approval_kind_register(ApprovalKind(code=code, label=label, decide_perm=Perm.DECIDE_FOUR_EYES,
-                                            on_approved=approved, on_rejected=rejected))
+                                            on_approved=approved, on_rejected=rejected,
+                                            describe=approval_describe_accounts))
 
 
 

@@ -34,6 +34,7 @@ from accounts.forms import (
 from accounts.services import CUSTOMER_FIELDS
 from branch_ops import idempotency
 from branch_ops.access import require_perm
+from branch_ops.approvals import approval_kind_get
 from branch_ops.errors import ApplicationError, NotFound
 from branch_ops.money import Money
 from branch_ops.roles import Perm
@@ -247,7 +248,10 @@ def _account_page(request, profile, account, *, status_form=None, status: int = 
     if request.htmx and context["continued"] and statement is not None:
         return render(request, "accounts/_statement_rows.html", context, status=status)
     manage = profile.has(Perm.MANAGE_CUSTOMER)
+    pending = selectors.account_pending_approval(account)
     context.update({
+        "pending_approval": pending,
+        "pending_kind": approval_kind_get(pending.kind).label if pending is not None else "",
         "line": selectors.account_balances(account),
         "holders": account.holder_links.select_related("customer").order_by("-primary", "customer__number"),
         "status_form": status_form or AccountStatusRequestForm(),

@@ -1,8 +1,9 @@
 """Branch Ops benchmark: a few platform operations measured against pgbench's TPC-B on the
 same PostgreSQL server, reported as ratios.
 
-    .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8] [--only platform|ledger|teller]
-                                  [--teller-requests 300] [--profile]
+    .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8]
+                                  [--only platform|ledger|teller|floor]
+                                  [--teller-requests 300] [--floor-requests 60] [--profile]
     (or: make bench)
 
 1. Reference: pgbench's built-in TPC-B-like script, one client (``-c 1 -T <seconds> -n``),
@@ -23,7 +24,9 @@ same PostgreSQL server, reported as ratios.
    deposit through the HTTP API and through the teller form, driven in-process with
    ``django.test.Client``: median and p95 server time, queries per request, each as a ratio
    to the bare ``ledger_post`` of the same two lines.
-5. Markdown tables on stdout and under "Latest run" in bench/README.md (``--only teller``
+5. The supervisor's floor (bench/floor_bench.py): the branch board and the approval inbox
+   at two sizes of a branch's day: median server time and query count of each.
+6. Markdown tables on stdout and under "Latest run" in bench/README.md (``--only teller``
    replaces only the "Cash window" subsection there).
 
 Numbers are measurements, never assertions: tests do not time anything.
@@ -573,8 +576,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="measuring time per platform operation (default 10)")
     parser.add_argument("--ledger-seconds", type=int, default=8, help="measuring time per posting run (default 8)")
-    parser.add_argument("--only", choices=["platform", "ledger", "teller"],
-                        help="run one part (prints only, README untouched; teller: replaces only its subsection)")
+    parser.add_argument("--only", choices=["platform", "ledger", "teller", "floor"],
+                        help="run one part (prints only, README untouched; teller, floor: replace only their "
+                             "subsection)")
+    parser.add_argument("--floor-requests", type=int, default=60,
+                        help="supervisor floor: timed requests per page and size (default 60)")
     parser.add_argument("--teller-requests", type=int, default=300,
                         help="cash window: requests of each kind timed, and as many counted (default 300)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of transfer_post")
@@ -582,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     do_platform, do_ledger = args.only in (None, "platform"), args.only in (None, "ledger")
     do_teller = args.only in (None, "teller")
+    do_floor = args.only in (None, "floor")
 
     import django
     from django.conf import settings
@@ -605,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = APP_DB
     say(f"migrating throwaway database {APP_DB} ...")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    results, ledger, teller = [], None, None
+    results, ledger, teller, floor = [], None, None, None
     try:
         if do_platform:
             results = measure_app(args.seconds)
@@ -614,6 +621,10 @@ def main(argv: list[str] | None = None) -> int:
         if do_teller:
             teller = measure_cash_window(ledger.big if ledger is not None else None, args.teller_requests,
                                          args.profile)
+        if do_floor:
+            import floor_bench
+
+            floor = floor_bench.measure_floor(args.floor_requests)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
@@ -624,6 +635,10 @@ def main(argv: list[str] | None = None) -> int:
         lines += render_ledger(ledger)
     if teller is not None:
         lines += render_teller(teller)
+    if floor is not None:
+        import floor_bench
+
+        lines += floor_bench.render(floor)
     lines.append(f"Whole run: {time.perf_counter() - started:.0f} s.")
     section = "\n".join(lines) + "\n"
     say()
@@ -637,6 +652,11 @@ def main(argv: list[str] | None = None) -> int:
         write_readme_subsection("\n".join([body[0], "", f"Measured {now}, on its own (`--only teller`).",
                                             *body[1:]]) + "\n")
         say(f"cash window subsection written to {README.relative_to(ROOT)}")
+    elif not args.no_readme and args.only == "floor":
+        import floor_bench
+
+        floor_bench.write_readme(floor_bench.render(floor))
+        say(f"supervisor floor subsection written to {README.relative_to(ROOT)}")
     return 0
 
 

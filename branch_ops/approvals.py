@@ -33,6 +33,10 @@ class ApprovalKind:
     decide_perm: Perm
     on_approved: Callable[[Approval, object], None] | None = None
     on_rejected: Callable[[Approval, object], None] | None = None
+    #: what a decider needs to see beside the summary, read for a whole batch of pending
+    #: approvals of this kind at once (a constant number of queries however many there
+    #: are): ``describe(approvals) -> {approval.pk: Context}``. Optional; read-only.
+    describe: Callable[[list[Approval]], dict[int, dict]] | None = None
 
     @property
     def decider_roles(self) -> list[str]:
@@ -59,6 +63,25 @@ def approval_kind_get(code: str) -> ApprovalKind:
 
 def approval_kinds() -> list[ApprovalKind]:
     return sorted(_KINDS.values(), key=lambda k: k.code)
+
+
+def approval_context(approvals: list[Approval]) -> dict[int, dict]:
+    """What each approval's kind says a decider needs to see (its ``describe`` hook), in a
+    constant number of queries per kind. Each context is a dict with optional keys
+    ``customer`` ({"number", "name"}), ``facts`` ([{"label", "value"}]: amounts, balances,
+    limits, already formatted), ``history`` ([{"at", "text"}], oldest first) and ``link``
+    (the subject's own page). A kind without a hook (or one whose hook fails to describe
+    an approval) gets an empty context: the summary stored at request time still shows."""
+    by_kind: dict[str, list[Approval]] = {}
+    for approval in approvals:
+        by_kind.setdefault(approval.kind, []).append(approval)
+    contexts: dict[int, dict] = {}
+    for code, batch in by_kind.items():
+        spec = _KINDS.get(code)
+        if spec is not None and spec.describe is not None:
+            contexts.update(spec.describe(batch))
+    return {a.pk: {"customer": None, "facts": [], "history": [], "link": "", **contexts.get(a.pk, {})}
+            for a in approvals}
 
 
 def _snapshot(approval: Approval) -> dict:

@@ -142,3 +142,19 @@ def audit_chain_verify(*, branch: Branch | None = None) -> ChainReport:
         )
         (count,) = cur.fetchone()
     return ChainReport(events_checked=count, chains_checked=len(heads), breaks=breaks)
+
+
+def audit_history(*, object_type: str, object_ids, per_object: int = 6) -> dict[str, list[dict]]:
+    """The last ``per_object`` audit events of each object, oldest first, as
+    ``{"at", "text"}`` (for an approval's context): one query for the whole batch."""
+    ids = [str(i) for i in object_ids]
+    history: dict[str, list[dict]] = {i: [] for i in ids}
+    if not ids:
+        return history
+    rows = (AuditEvent.objects.filter(object_type=object_type, object_id__in=ids)
+            .values_list("object_id", "occurred_at", "action", "actor__username")
+            .order_by("object_id", "-occurred_at", "-id"))
+    for object_id, at, action, username in rows:
+        if len(history[object_id]) < per_object:
+            history[object_id].append({"at": at, "text": f"{action} · {username or '—'}"})
+    return {k: list(reversed(v)) for k, v in history.items()}

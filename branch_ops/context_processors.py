@@ -16,6 +16,8 @@ NAVIGATION = [
     (_("Teller window"), "teller-window", Perm.OPERATE_DRAWER),
     (_("Vault"), "vault-pending", Perm.CONFIRM_VAULT),
     (_("Approvals"), "approval-inbox", None),
+    (_("Branch board"), "floor-board", Perm.VIEW_BRANCH_QUEUES),
+    (_("Daily report"), "floor-report", Perm.VIEW_REPORTS),
     (_("Audit trail"), "audit-trail", Perm.VIEW_AUDIT),
     (_("API docs"), "api-docs", None),
 ]

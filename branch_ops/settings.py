@@ -262,6 +262,12 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 API_TOKEN_DEFAULT_RATE = env.str("API_TOKEN_DEFAULT_RATE", default="600/min")
 
+# --- The floor ----------------------------------------------------------------------------
+# Usernames (comma-separated) of head-office readers: they may read any branch's board and
+# daily report (``?branch=CODE``) with a role that holds the permission. There is no
+# head-office role or token scope yet; see docs/floor.md.
+FLOOR_HEAD_OFFICE_USERNAMES = env.list("FLOOR_HEAD_OFFICE_USERNAMES", default=[])
+
 # --- Logging ------------------------------------------------------------------------------
 # JSON lines (python-json-logger) in production, readable text in development; every
 # record carries the request id and goes through the redaction filter (no PAN, PIN, names).

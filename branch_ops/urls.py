@@ -77,6 +77,7 @@ api_v1 = [
     path("complaints/<str:number>/", complaints_api.ComplaintDetailApi.as_view(), name="complaint-detail"),
     *[path(f"complaints/<str:number>/{action}/", complaints_api.action_view(action), name=f"complaint-{action}")
       for action in complaints_api.ACTIONS],
+    path("floor/", include("branch_ops.floor.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -85,9 +86,7 @@ urlpatterns = [
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
-    path("approvals/", views.approval_inbox, name="approval-inbox"),
-    path("approvals/<uuid:approval_id>/", views.approval_detail, name="approval-page"),
-    path("audit/", views.audit_trail, name="audit-trail"),
+    path("", include("branch_ops.floor.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),

@@ -114,3 +114,87 @@ def complaint_report_csv(report: ComplaintReport) -> str:
         for key, counts in rows.items():
             w.writerow([group, key, counts.get("received", 0), counts.get("closed", 0), counts.get("upheld", 0)])
     return out.getvalue()
+
+
+# --- what a supervisor sees beside a redress approval (ApprovalKind.describe) ----------------------
+
+def approval_describe_complaints(approvals) -> dict[int, dict]:
+    """Context of a redress approval: the complaint, its decision and amounts, its clocks,
+    its timeline. A constant number of queries for the batch."""
+    from django.urls import reverse
+    from django.utils.translation import get_language
+
+    from branch_ops.money import Money
+    from complaints.models import ComplaintEntry
+
+    lang = get_language() or "en"
+    complaints = {str(c.public_id): c for c in Complaint.objects.filter(
+        public_id__in=[a.subject_id for a in approvals]).select_related("customer", "category", "owner", "account")}
+    entries: dict[int, list[dict]] = {}
+    for e in (ComplaintEntry.objects.filter(complaint__in=complaints.values()).select_related("actor")
+              .order_by("complaint_id", "at", "id")):
+        entries.setdefault(e.complaint_id, []).append(
+            {"at": e.at, "text": f"{e.kind} · {e.actor.get_username() if e.actor_id else '—'}"
+                                 + (f" · {e.text[:80]}" if e.text else "")})
+    out: dict[int, dict] = {}
+    for approval in approvals:
+        complaint = complaints.get(approval.subject_id)
+        if complaint is None:
+            continue
+        cur = complaint.currency_id or approval.summary.get("currency")
+        facts = [{"label": _("Complaint"), "value": f"{complaint.number} · {complaint.category.name}"},
+                 {"label": _("Status"), "value": complaint.get_status_display()},
+                 {"label": _("Decision"), "value": complaint.get_decision_display() or "—"},
+                 {"label": _("Decision reason"), "value": complaint.decision_reason or "—"},
+                 {"label": _("Owner"), "value": complaint.owner.get_username()}]
+        if cur:
+            facts += [{"label": _("Amount in dispute"), "value": Money(complaint.amount_disputed, cur).format(lang)},
+                      {"label": _("Redress already paid"), "value": Money(complaint.redress_paid, cur).format(lang)}]
+        customer = complaint.customer
+        out[approval.pk] = {
+            "customer": {"number": customer.number, "name": customer.full_name} if customer else
+            {"number": "", "name": complaint.complainant_name},
+            "facts": facts, "history": entries.get(complaint.pk, [])[-8:],
+            "link": reverse("complaint-detail", args=[complaint.number]),
+        }
+    return out
+
+
+# --- the branch board and the daily report read these (branch_ops.floor) ---------------------------
+
+def complaint_clock_summary(branch, *, now=None) -> dict:
+    """Open complaints of the branch by the colour of their most urgent running clock
+    (red, amber, green), with the complaints nearest their deadline first. Two queries."""
+    from django.utils import timezone
+
+    from complaints.services import clock_colour
+
+    now = now or timezone.now()
+    rank = {"red": 0, "amber": 1, "green": 2}
+    counts = {"red": 0, "amber": 0, "green": 0}
+    worst: list[tuple] = []
+    running = (Deadline.objects.filter(complaint__branch=branch, met_at__isnull=True)
+               .exclude(complaint__status=Complaint.Status.CLOSED)
+               .select_related("complaint__regime").order_by("complaint_id", "due_at"))
+    seen: set[int] = set()
+    for deadline in running:
+        if deadline.complaint_id in seen:
+            continue  # the first running clock (earliest due) is the most urgent
+        seen.add(deadline.complaint_id)
+        colour = clock_colour(deadline, deadline.complaint.regime, now)
+        if colour in counts:
+            counts[colour] += 1
+            worst.append((rank[colour], deadline.due_at, deadline.complaint.number, colour, deadline.kind))
+    worst.sort()
+    return {"counts": counts, "total": sum(counts.values()),
+            "nearest": [{"number": n, "colour": c, "due_at": d, "clock": k} for _r, d, n, c, k in worst[:5]]}
+
+
+def complaint_day_stats(branch, *, start, end) -> dict:
+    """Complaints received and closed in [start, end), and clocks breached in it."""
+    return {
+        "opened": Complaint.objects.filter(branch=branch, received_at__gte=start, received_at__lt=end).count(),
+        "closed": Complaint.objects.filter(branch=branch, closed_at__gte=start, closed_at__lt=end).count(),
+        "breached": Deadline.objects.filter(complaint__branch=branch, breached_at__gte=start,
+                                            breached_at__lt=end).count(),
+    }

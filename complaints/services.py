@@ -30,6 +30,7 @@ from branch_ops.money import Money
 from branch_ops.outbox import event_publish
 from branch_ops.roles import Perm
 from complaints.models import Category, Complaint, ComplaintEntry, Deadline, Regime
+from complaints.selectors import approval_describe_complaints
 
 REDRESS = "complaints.redress"
 #: redress above this (branch-currency minor units) waits for a supervisor
@@ -473,4 +474,5 @@ def complaint_reopen(*, actor, number: str, reason: str) -> Complaint:
 
 def register_approval_kinds() -> None:
     approval_kind_register(ApprovalKind(code=REDRESS, label=gettext_lazy("Complaint redress"),
-                                        decide_perm=Perm.DECIDE_FOUR_EYES, on_approved=_on_redress_approved))
+                                        decide_perm=Perm.DECIDE_FOUR_EYES, on_approved=_on_redress_approved,
+                                        describe=approval_describe_complaints))

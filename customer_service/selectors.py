@@ -142,3 +142,100 @@ def eligible_offers(*, actor, customer) -> list:
             continue
         fitting.append(offer)
     return fitting
+
+
+# --- what a decider sees beside a request approval (ApprovalKind.describe) --------------------------
+
+def approval_describe_requests(approvals) -> dict[int, dict]:
+    """Context of a routine or four-eyes request approval: the request, its customer and
+    account (balances now), its data, its timeline. A constant number of queries."""
+    from django.urls import reverse
+    from django.utils.translation import get_language
+
+    from accounts.models import BankAccount
+    from customer_service.models import RequestTransition
+
+    lang = get_language() or "en"
+    requests = {str(r.public_id): r for r in ServiceRequest.objects.filter(
+        public_id__in=[a.subject_id for a in approvals]).select_related("customer", "account__ledger", "created_by")}
+    timeline: dict[int, list[dict]] = {}
+    for t in (RequestTransition.objects.filter(request__in=requests.values()).select_related("actor")
+              .order_by("request_id", "at", "id")):
+        timeline.setdefault(t.request_id, []).append(
+            {"at": t.at, "text": f"{t.from_status or '—'} → {t.to_status} · {t.actor.get_username()}"
+                                 + (f" · {t.reason}" if t.reason else "")})
+    label = {"request": _("Request"), "status": _("Status"), "due": _("Due"), "account": _("Account"),
+             "balance": _("Balance")}
+    kinds = {k: str(v) for k, v in RequestKind.choices}
+    statuses = {k: str(v) for k, v in RequestStatus.choices}
+    account_statuses = {k: str(v) for k, v in BankAccount.Status.choices}
+    out: dict[int, dict] = {}
+    for approval in approvals:
+        request = requests.get(approval.subject_id)
+        if request is None:
+            continue
+        facts = [{"label": label["request"], "value": f"{request.number} · {kinds.get(request.kind, request.kind)}"},
+                 {"label": label["status"], "value": statuses.get(request.status, request.status)},
+                 {"label": label["due"], "value": request.due_at.isoformat(timespec="minutes")}]
+        if request.account_id:
+            ledger, cur = request.account.ledger, request.account.currency_id
+            facts += [{"label": label["account"],
+                       "value": f"{request.account.number} · {account_statuses.get(request.account.status)}"},
+                      {"label": label["balance"], "value": Money(ledger.balance, cur).format(lang)}]
+        facts += [{"label": str(k), "value": str(v)} for k, v in sorted((request.data or {}).items())
+                  if not isinstance(v, dict | list)]
+        out[approval.pk] = {"customer": {"number": request.customer.number, "name": request.customer.full_name},
+                            "facts": facts, "history": timeline.get(request.pk, [])[-8:],
+                            "link": reverse("request-detail", args=[request.number])}
+    return out
+
+
+# --- the branch board and the daily report read these (branch_ops.floor) ---------------------------
+
+#: age buckets of open requests on the board, in hours: (upper bound, label)
+AGE_BUCKETS = [(4, gettext_lazy("< 4 h")), (24, gettext_lazy("4–24 h")), (72, gettext_lazy("1–3 days")),
+               (None, gettext_lazy("> 3 days"))]
+
+
+def request_queue_summary(branch, *, now=None) -> dict:
+    """Open requests of the branch by kind and age (hours since created), and how many
+    are overdue: one aggregate query."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Q
+
+    now = now or timezone.now()
+    buckets, lower = {}, None
+    for i, (upper, _label) in enumerate(AGE_BUCKETS):
+        cond = Q()
+        if upper is not None:
+            cond &= Q(created_at__gt=now - timedelta(hours=upper))
+        if lower is not None:
+            cond &= Q(created_at__lte=now - timedelta(hours=lower))
+        buckets[f"age{i}"] = Count("id", filter=cond)
+        lower = upper
+    rows = (ServiceRequest.objects.filter(branch=branch, status__in=OPEN_STATUSES).values("kind")
+            .annotate(total=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)), **buckets).order_by("kind"))
+    labels = dict(RequestKind.choices)
+    kinds = [{"kind": r["kind"], "label": labels.get(r["kind"], r["kind"]), "total": r["total"],
+              "overdue": r["overdue"], "ages": [r[f"age{i}"] for i in range(len(AGE_BUCKETS))]} for r in rows]
+    return {"kinds": kinds, "age_labels": [label for _u, label in AGE_BUCKETS],
+            "total": sum(k["total"] for k in kinds), "overdue": sum(k["overdue"] for k in kinds)}
+
+
+def request_day_stats(branch, *, start, end) -> dict:
+    """Requests opened in [start, end), fulfilled in it (by their timeline), and overdue at
+    its end (due before ``end`` and not fulfilled, rejected or cancelled by then)."""
+    from django.db.models import Exists, OuterRef
+
+    from customer_service.models import RequestTransition
+
+    closed_by_end = RequestTransition.objects.filter(request=OuterRef("pk"), at__lt=end,
+                                                     to_status__in=["fulfilled", "rejected", "cancelled"])
+    base = ServiceRequest.objects.filter(branch=branch)
+    return {
+        "opened": base.filter(created_at__gte=start, created_at__lt=end).count(),
+        "fulfilled": RequestTransition.objects.filter(request__branch=branch, to_status="fulfilled", at__gte=start,
+                                                      at__lt=end).count(),
+        "overdue": base.filter(due_at__lt=end, created_at__lt=end).exclude(Exists(closed_by_end)).count(),
+    }

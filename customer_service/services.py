@@ -39,6 +39,7 @@ from customer_service.models import (
     ServiceRequest,
     StoppedCheque,
 )
+from customer_service.selectors import approval_describe_requests
 
 APPROVAL_ROUTINE = "cs.request.routine"
 APPROVAL_FOUR_EYES = "cs.request.four_eyes"
@@ -579,10 +580,10 @@ def _on_rejected(approval, actor) -> None:
 def register_approval_kinds() -> None:
     approval_kind_register(ApprovalKind(code=APPROVAL_ROUTINE, label=gettext_lazy("Service request (routine)"),
                                         decide_perm=Perm.DECIDE_ROUTINE, on_approved=_on_approved,
-                                        on_rejected=_on_rejected))
+                                        on_rejected=_on_rejected, describe=approval_describe_requests))
     approval_kind_register(ApprovalKind(code=APPROVAL_FOUR_EYES, label=gettext_lazy("Service request (four eyes)"),
                                         decide_perm=Perm.DECIDE_FOUR_EYES, on_approved=_on_approved,
-                                        on_rejected=_on_rejected))
+                                        on_rejected=_on_rejected, describe=approval_describe_requests))
 
 
 __all__ = [

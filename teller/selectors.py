@@ -86,6 +86,7 @@ from datetime import date, timedelta  # noqa: E402
 from django.db.models import Prefetch  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from branch_ops.money import Money  # noqa: E402
 from teller.models import ExchangeQuote, LargeCashReport, OutgoingPayment, StructuringAlert  # noqa: E402
 
 
@@ -149,3 +150,230 @@ def cash_alerts(*, actor, days: int = CASH_ALERT_DAYS) -> CashAlerts:
                       .select_related("operation", "customer")
                       .order_by("-created_at", "-id"))
     return CashAlerts(today=today, since=since, structuring=structuring, large_cash=large_cash)
+
+
+# --- what a supervisor sees beside a teller approval (ApprovalKind.describe) -----------------------
+
+def _lang() -> str:
+    from django.utils.translation import get_language
+
+    return get_language() or "en"
+
+
+def approval_describe_operations(approvals) -> dict[int, dict]:
+    """Context of an override or a reversal: the operation, the account's balances now, the
+    drawer's cash in that currency against its limit, the customer's other cash operations
+    that business day, the operation's history. A constant number of queries."""
+    from django.urls import reverse
+
+    from accounts.models import BankAccount
+    from branch_ops.audit import audit_history
+    from teller.models import CashLimit
+
+    lang = _lang()
+    ops = {str(o.public_id): o for o in CashOperation.objects.filter(public_id__in=[a.subject_id for a in approvals])
+           .select_related("account__ledger", "customer", "session__drawer", "created_by").order_by()}
+    drawer_cash = {(dc.drawer_id, dc.currency_id): dc.ledger.balance
+                   for dc in DrawerCash.objects.filter(drawer_id__in={o.session.drawer_id for o in ops.values()})
+                   .select_related("ledger")}
+    limits = {(lim.branch_id, lim.currency_id): lim.max_amount
+              for lim in CashLimit.objects.filter(branch_id__in={o.session.drawer.branch_id for o in ops.values()},
+                                                  role="teller", operation=CashLimit.Operation.DRAWER_MAX)}
+    from django.db.models import Count
+
+    customers = {o.customer_id for o in ops.values() if o.customer_id}
+    dates = {o.session.business_date for o in ops.values()}
+    same_day = {(cust, day): n for cust, day, n in (
+        CashOperation.objects.filter(customer_id__in=customers, session__business_date__in=dates,
+                                     status=CashOperation.Status.POSTED)
+        .values_list("customer_id", "session__business_date").annotate(n=Count("id"))
+        .values_list("customer_id", "session__business_date", "n"))}
+    history = audit_history(object_type="teller.cashoperation", object_ids=ops.keys())
+    label = {"operation": _("Operation"), "amount": _("Amount"), "teller": _("Teller"), "account": _("Account"),
+             "balance": _("Balance"), "available": _("Available"), "drawer": _("Drawer cash"),
+             "same_day": _("Cash operations of the customer that day")}
+    kinds = {k: str(v) for k, v in CashOperation.Kind.choices}
+    statuses = {k: str(v) for k, v in CashOperation.Status.choices}
+    account_statuses = {k: str(v) for k, v in BankAccount.Status.choices}
+    out: dict[int, dict] = {}
+    for approval in approvals:
+        op = ops.get(approval.subject_id)
+        if op is None:
+            continue
+        cur, drawer = op.currency_id, op.session.drawer
+        facts = [
+            {"label": label["operation"], "value": f"{kinds.get(op.kind)} · {op.reference} · {statuses.get(op.status)}"},
+            {"label": label["amount"], "value": Money(op.amount, cur).format(lang)},
+            {"label": label["teller"], "value": f"{op.created_by.get_username()} · {drawer.code}"},
+        ]
+        if op.account_id:
+            ledger = op.account.ledger
+            facts += [{"label": label["account"], "value": f"{op.account.number} · "
+                                                            f"{account_statuses.get(op.account.status)}"},
+                      {"label": label["balance"], "value": Money(ledger.balance, cur).format(lang)},
+                      {"label": label["available"], "value": Money(ledger.available, cur).format(lang)}]
+        cash = drawer_cash.get((drawer.pk, cur))
+        if cash is not None:
+            limit = limits.get((drawer.branch_id, cur))
+            facts.append({"label": label["drawer"], "value": Money(cash, cur).format(lang)
+                          + (" / " + Money(limit, cur).format(lang) if limit is not None else "")})
+        if op.customer_id:
+            facts.append({"label": label["same_day"],
+                          "value": str(same_day.get((op.customer_id, op.session.business_date), 0))})
+        out[approval.pk] = {
+            "customer": {"number": op.customer.number, "name": op.customer.full_name} if op.customer_id else None,
+            "facts": facts, "history": history.get(approval.subject_id, []),
+            "link": reverse("teller-receipt", args=[op.reference]) if op.status == "posted" else "",
+        }
+    return out
+
+
+def approval_describe_sessions(approvals) -> dict[int, dict]:
+    """Context of an end-of-day sign-off: the drawer, its variance per currency, the
+    closing count against the expected figure, and how many operations the day had."""
+    from django.db.models import Count
+
+    from teller.models import CashCount
+
+    lang = _lang()
+    sessions = {str(s.public_id): s for s in DrawerSession.objects.filter(
+        public_id__in=[a.subject_id for a in approvals]).select_related("drawer", "teller")}
+    counts: dict[int, list] = defaultdict(list)
+    for count in CashCount.objects.filter(session__in=sessions.values(), moment="close").order_by("currency_id"):
+        counts[count.session_id].append(count)
+    n_ops = dict(CashOperation.objects.filter(session__in=sessions.values(), status="posted")
+                 .values_list("session_id").annotate(n=Count("id")).values_list("session_id", "n"))
+    out: dict[int, dict] = {}
+    for approval in approvals:
+        session = sessions.get(approval.subject_id)
+        if session is None:
+            continue
+        facts = [{"label": _("Drawer"), "value": f"{session.drawer.code} · {session.teller.get_username()}"},
+                 {"label": _("Business date"), "value": str(session.business_date)},
+                 {"label": _("Posted operations"), "value": str(n_ops.get(session.pk, 0))}]
+        for count in counts.get(session.pk, []):
+            cur = count.currency_id
+            facts.append({"label": _("Counted %(currency)s") % {"currency": cur},
+                          "value": Money(count.total, cur).format(lang) + (
+                              " / " + _("expected") + " " + Money(count.expected, cur).format(lang)
+                              if count.expected is not None else "")})
+        for cur, variance in sorted((session.variance or {}).items()):
+            facts.append({"label": _("Variance %(currency)s") % {"currency": cur},
+                          "value": Money(int(variance), cur).format(lang)})
+        out[approval.pk] = {"customer": None, "facts": facts, "history": [], "link": ""}
+    return out
+
+
+# --- the branch board and the daily report read these (branch_ops.floor) ---------------------------
+
+@dataclass
+class DrawerLine:
+    drawer_id: int
+    code: str
+    teller: str
+    status: str  # "open", "closed", "signed_off", "" (never opened)
+    business_date: date | None
+    cash: list[dict]  # [{"currency", "cash", "limit", "over"}]
+
+    @property
+    def over_limit(self) -> bool:
+        return any(c["over"] for c in self.cash)
+
+
+def branch_drawers(branch) -> list[DrawerLine]:
+    """Every active drawer of the branch: its latest session's status, its teller, the cash
+    per currency (ledger balance) against the drawer limit. Three queries."""
+    from teller.models import CashLimit, Drawer
+
+    drawers = list(Drawer.objects.filter(branch=branch, active=True).select_related("teller").order_by("code"))
+    latest: dict[int, DrawerSession] = {}
+    for session in (DrawerSession.objects.filter(drawer__in=drawers).order_by("drawer_id", "-opened_at", "-id")
+                    .distinct("drawer_id")):
+        latest[session.drawer_id] = session
+    cash: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for dc in DrawerCash.objects.filter(drawer__in=drawers).select_related("ledger").order_by("currency_id"):
+        cash[dc.drawer_id].append((dc.currency_id, dc.ledger.balance))
+    limits = dict(CashLimit.objects.filter(branch=branch, role="teller", operation=CashLimit.Operation.DRAWER_MAX)
+                  .values_list("currency_id", "max_amount"))
+    lines = []
+    for drawer in drawers:
+        session = latest.get(drawer.pk)
+        lines.append(DrawerLine(
+            drawer_id=drawer.pk, code=drawer.code,
+            teller=drawer.teller.get_username() if drawer.teller_id else "",
+            status=session.status if session else "", business_date=session.business_date if session else None,
+            cash=[{"currency": cur, "cash": amount, "limit": limits.get(cur),
+                   "over": limits.get(cur) is not None and amount > limits[cur]}
+                  for cur, amount in cash.get(drawer.pk, [])]))
+    return lines
+
+
+def vault_position(branch) -> list[dict]:
+    """The vault's cash per currency (ledger balances): one query."""
+    return [{"currency": la.currency_id, "cash": la.balance}
+            for la in LedgerAccount.objects.filter(branch=branch, kind="vault_cash").order_by("currency_id")]
+
+
+def cash_position_at(branch, moment) -> dict[str, dict[str, int]]:
+    """Cash per currency at ``moment`` from the ledger itself: the balance after the last
+    entry before ``moment`` of the vault and of every drawer of the branch.
+    ``{currency: {"vault": n, "drawers": n}}``; one query."""
+    from accounts.models import LedgerEntry
+
+    position: dict[str, dict[str, int]] = defaultdict(lambda: {"vault": 0, "drawers": 0})
+    last = (LedgerEntry.objects.filter(account__branch=branch, account__kind__in=["vault_cash", "drawer_cash"],
+                                       posted_at__lt=moment)
+            .order_by("account_id", "-posted_at", "-id").distinct("account_id")
+            .values_list("account__kind", "currency_id", "balance_after"))
+    for kind, cur, balance in last:
+        position[cur]["vault" if kind == "vault_cash" else "drawers"] += balance
+    return {cur: dict(v) for cur, v in sorted(position.items())}
+
+
+def cash_alert_counts(branch, *, day: date) -> dict[str, int]:
+    """Open structuring alerts (not reviewed) and the large-cash reports of ``day``."""
+    return {
+        "structuring": StructuringAlert.objects.filter(branch=branch, reviewed_by__isnull=True).count(),
+        "large_cash": LargeCashReport.objects.filter(branch=branch, operation__session__business_date=day).count(),
+    }
+
+
+def pending_vault_transfers(branch) -> list:
+    """Vault transfers waiting for the custodian's confirmation, oldest first."""
+    from teller.models import VaultTransfer
+
+    return list(VaultTransfer.objects.filter(session__drawer__branch=branch, status="requested")
+                .select_related("session__drawer", "requested_by").order_by("requested_at", "id"))
+
+
+def operations_of_day(branch, *, start, end) -> list[dict]:
+    """Cash operations created in [start, end): per teller, kind, currency and status, the
+    count and the sum of amounts (with the kind's and status's names). One aggregate query."""
+    from django.db.models import Count, Sum
+
+    kinds = {k: str(v) for k, v in CashOperation.Kind.choices}
+    statuses = {k: str(v) for k, v in CashOperation.Status.choices}
+    rows = list(CashOperation.objects.filter(session__drawer__branch=branch, created_at__gte=start,
+                                             created_at__lt=end)
+                .values("created_by__username", "kind", "currency_id", "status")
+                .annotate(count=Count("id"), amount=Sum("amount"))
+                .order_by("created_by__username", "kind", "currency_id", "status"))
+    for row in rows:
+        row["kind_label"], row["status_label"] = kinds.get(row["kind"], row["kind"]), statuses.get(row["status"], "")
+    return rows
+
+
+def sessions_of_day(branch, *, day: date) -> list[DrawerSession]:
+    """The drawer sessions of a business day (with their variance)."""
+    return list(DrawerSession.objects.filter(drawer__branch=branch, business_date=day)
+                .select_related("drawer", "teller", "signed_off_by").order_by("drawer__code"))
+
+
+def cash_alerts_of_day(branch, *, day: date) -> dict:
+    """The large-cash reports and structuring alerts of a business day."""
+    return {
+        "large_cash": list(LargeCashReport.objects.filter(branch=branch, operation__session__business_date=day)
+                           .select_related("operation", "customer").order_by("created_at", "id")),
+        "structuring": list(StructuringAlert.objects.filter(branch=branch, business_date=day)
+                            .select_related("customer").order_by("created_at", "id")),
+    }

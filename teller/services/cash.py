@@ -29,6 +29,7 @@ from branch_ops.models import Approval
 from branch_ops.money import Money, round_to_minor
 from branch_ops.outbox import event_publish
 from branch_ops.roles import Perm
+from teller import selectors
 from teller.models import (
     BranchCashSettings,
     CashCount,
@@ -584,7 +585,9 @@ def _on_override_rejected(approval: Approval, actor) -> None:
 def register_approval_kinds() -> None:
     approval_kind_register(ApprovalKind(code=OVERRIDE, label=gettext_lazy("Teller limit override"),
                                         decide_perm=Perm.DECIDE_FOUR_EYES, on_approved=_on_override_approved,
-                                        on_rejected=_on_override_rejected))
+                                        on_rejected=_on_override_rejected,
+                                        describe=selectors.approval_describe_operations))
     approval_kind_register(ApprovalKind(code=EOD_SIGNOFF, label=gettext_lazy("End-of-day sign-off"),
-                                        decide_perm=Perm.DECIDE_FOUR_EYES, on_approved=_on_signoff_approved))
+                                        decide_perm=Perm.DECIDE_FOUR_EYES, on_approved=_on_signoff_approved,
+                                        describe=selectors.approval_describe_sessions))
 

@@ -17,6 +17,7 @@ from branch_ops.models import Approval
 from branch_ops.money import Money
 from branch_ops.outbox import event_publish
 from branch_ops.roles import Perm
+from teller import selectors
 from teller.models import CashOperation, DrawerSession
 from teller.services.cash import _adjust_holdings, _business_date
 
@@ -85,4 +86,5 @@ def _on_reversal_approved(approval: Approval, actor) -> None:
 
 def register_approval_kinds() -> None:
     approval_kind_register(ApprovalKind(code=REVERSAL, label=gettext_lazy("Reversal of a cash operation"),
-                                        decide_perm=Perm.DECIDE_FOUR_EYES, on_approved=_on_reversal_approved))
+                                        decide_perm=Perm.DECIDE_FOUR_EYES, on_approved=_on_reversal_approved,
+                                        describe=selectors.approval_describe_operations))
