@@ -55,6 +55,7 @@ class Perm(StrEnum):
     MANAGE_SERVICE_ACCOUNTS = "manage_service_accounts"
     READ_EVENTS = "read_events"
     VIEW_REPORTS = "view_reports"
+    SERVE_LOBBY = "serve_lobby"
 
 
 PERM_LABELS = {
@@ -77,6 +78,7 @@ PERM_LABELS = {
     Perm.MANAGE_SERVICE_ACCOUNTS: "Create service accounts and their API tokens",
     Perm.READ_EVENTS: "Read the event feed",
     Perm.VIEW_REPORTS: "See branch reports",
+    Perm.SERVE_LOBBY: "Sit at a lobby counter and call customers' tickets",
 }
 
 _CSR = {
@@ -86,12 +88,14 @@ _CSR = {
     Perm.CREATE_REQUEST,
     Perm.LOG_COMPLAINT,
     Perm.HANDLE_COMPLAINT,
+    Perm.SERVE_LOBBY,
 }
 
 #: THE table. Nothing else grants power.
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.TELLER: frozenset(
-        {Perm.VIEW_CUSTOMER, Perm.OPERATE_DRAWER, Perm.POST_CASH, Perm.POST_TRANSFER, Perm.LOG_COMPLAINT}
+        {Perm.VIEW_CUSTOMER, Perm.OPERATE_DRAWER, Perm.POST_CASH, Perm.POST_TRANSFER, Perm.LOG_COMPLAINT,
+         Perm.SERVE_LOBBY}
     ),
     Role.CSR: frozenset(_CSR),
     Role.COORDINATOR: frozenset(_CSR | {Perm.DECIDE_ROUTINE, Perm.VIEW_BRANCH_QUEUES, Perm.VIEW_STAFF}),
