@@ -16,6 +16,7 @@ NAVIGATION = [
     (_("Teller window"), "teller-window", Perm.OPERATE_DRAWER),
     (_("Vault"), "vault-pending", Perm.CONFIRM_VAULT),
     (_("Approvals"), "approval-inbox", None),
+    (_("Lobby queue"), "lobby-counter", Perm.SERVE_LOBBY),
     (_("Audit trail"), "audit-trail", Perm.VIEW_AUDIT),
     (_("API docs"), "api-docs", None),
 ]

@@ -68,6 +68,7 @@ api_v1 = [
     path("complaints/<str:number>/", complaints_api.ComplaintDetailApi.as_view(), name="complaint-detail"),
     *[path(f"complaints/<str:number>/{action}/", complaints_api.action_view(action), name=f"complaint-{action}")
       for action in complaints_api.ACTIONS],
+    path("floor/lobby/", include("branch_ops.floor.lobby.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -84,6 +85,7 @@ urlpatterns = [
     path("", include("teller.urls")),
     path("", include("customer_service.urls")),
     path("", include("complaints.urls")),
+    path("floor/lobby/", include("branch_ops.floor.lobby.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
     path("admin/", admin.site.urls),
