@@ -89,3 +89,15 @@ def test_day_stats_of_a_past_day_and_a_future_day(branch, staff, lobby):
     with pytest.raises(ApplicationError) as exc:
         lobby_day_stats(branch, ticket.day + dt.timedelta(days=1))
     assert exc.value.code == "FUTURE_DAY"
+
+
+def test_demo_lobby_has_served_waiting_and_called_tickets(branch, staff):
+    from branch_ops.floor.lobby.demo import seed_lobby_demo
+
+    seed_lobby_demo(branch, {"teller": staff["teller"], "csr": staff["csr"]})
+    summary = lobby_summary(branch)
+    assert summary["total"]["served"] == 6
+    assert summary["total"]["no_show"] == 1
+    assert summary["total"]["waiting"] == 3
+    called = Ticket.objects.get(status="called")
+    assert (called.priority_rule.code, called.counter.number) == ("disabled", "1")
