@@ -3,7 +3,7 @@ same PostgreSQL server, reported as ratios.
 
     .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8] [--only platform|ledger|teller]
                                   [--teller-requests 300] [--profile]
-    (or: make bench)
+    (or: make bench; --only lobby: bench/lobby_bench.py)
 
 1. Reference: pgbench's built-in TPC-B-like script, one client (``-c 1 -T <seconds> -n``),
    in a scratch database ``bench_pgbench`` (initialised at scale 1, dropped at the end).
@@ -573,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="measuring time per platform operation (default 10)")
     parser.add_argument("--ledger-seconds", type=int, default=8, help="measuring time per posting run (default 8)")
-    parser.add_argument("--only", choices=["platform", "ledger", "teller"],
+    parser.add_argument("--only", choices=["platform", "ledger", "teller", "lobby"],
                         help="run one part (prints only, README untouched; teller: replaces only its subsection)")
     parser.add_argument("--teller-requests", type=int, default=300,
                         help="cash window: requests of each kind timed, and as many counted (default 300)")
@@ -582,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     do_platform, do_ledger = args.only in (None, "platform"), args.only in (None, "ledger")
     do_teller = args.only in (None, "teller")
+    do_lobby = args.only in (None, "lobby")  # bench/lobby_bench.py: 20 counters calling at once
 
     import django
     from django.conf import settings
@@ -605,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = APP_DB
     say(f"migrating throwaway database {APP_DB} ...")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    results, ledger, teller = [], None, None
+    results, ledger, teller, lobby = [], None, None, None
     try:
         if do_platform:
             results = measure_app(args.seconds)
@@ -614,6 +615,10 @@ def main(argv: list[str] | None = None) -> int:
         if do_teller:
             teller = measure_cash_window(ledger.big if ledger is not None else None, args.teller_requests,
                                          args.profile)
+        if do_lobby:
+            import lobby_bench
+
+            lobby = lobby_bench.measure()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
@@ -624,6 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += render_ledger(ledger)
     if teller is not None:
         lines += render_teller(teller)
+    if lobby is not None:
+        lines += lobby_bench.render(lobby)
     lines.append(f"Whole run: {time.perf_counter() - started:.0f} s.")
     section = "\n".join(lines) + "\n"
     say()
