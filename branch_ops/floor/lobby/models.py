@@ -109,6 +109,9 @@ class TicketSequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["service", "day"], name="lobby_sequence_unique")]
 
+    def __str__(self):
+        return f"{self.service_id} {self.day} {self.last_number}"
+
 
 class Ticket(models.Model):
     """A customer's place in the lobby queue, from the kiosk to the counter.

@@ -78,6 +78,8 @@ def test_counter_panel_sign_in_call_next_done(client, branch, staff, lobby):
     assert 'data-testid="lobby-error"' in panel  # nobody waiting: the message, in the panel
 
 
-def test_teller_menu_links_to_the_counter(client, staff, lobby):
+def test_teller_home_links_to_the_counter_and_includes_the_panel(client, staff, lobby):
     client.force_login(staff["teller"])
-    assert reverse("lobby-counter") in client.get(reverse("home")).content.decode()
+    html = client.get(reverse("home")).content.decode()
+    assert reverse("lobby-counter") in html
+    assert f'hx-get="{reverse("lobby-counter-panel")}"' in html
