@@ -94,22 +94,27 @@ def kiosk_ticket(request, code: str, ticket_id):
 
 # --- the lobby display ----------------------------------------------------------------------------------
 
-def _display_context(branch: Branch) -> dict:
-    called = selectors.lobby_called(branch)
-    summary = selectors.lobby_summary(branch)
-    return {"branch": branch, "latest": called[0] if called else None, "called": called,
-            "waiting": summary["services"], "poll": DISPLAY_POLL_SECONDS}
+def _display(request, code: str, template: str):
+    """The lobby screen, in the language of ``?lang=`` (the screen's own setting; else the
+    browser's)."""
+    branch = _branch(code)
+    lang = request.GET.get("lang") if request.GET.get("lang") in LANGUAGE_CODES else translation.get_language()
+    with translation.override(lang):
+        called = selectors.lobby_called(branch)
+        summary = selectors.lobby_summary(branch)
+        return render(request, template, {
+            "branch": branch, "latest": called[0] if called else None, "called": called,
+            "waiting": summary["services"], "poll": DISPLAY_POLL_SECONDS, "lang": lang})
 
 
 @require_GET
 def display(request, code: str):
-    branch = _branch(code)
-    return render(request, "lobby/display.html", _display_context(branch))
+    return _display(request, code, "lobby/display.html")
 
 
 @require_GET
 def display_board(request, code: str):
-    return render(request, "lobby/_display_board.html", _display_context(_branch(code)))
+    return _display(request, code, "lobby/_display_board.html")
 
 
 # --- the counter panel ----------------------------------------------------------------------------------

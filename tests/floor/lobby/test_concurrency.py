@@ -90,3 +90,19 @@ def test_twenty_counters_over_a_hundred_tickets_serve_each_exactly_once():
     assert Ticket.objects.filter(status="done").count() == 100
     assert Ticket.objects.exclude(status="done").count() == 0
     assert not Counter.objects.filter(tickets__status__in=["called", "serving"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kiosks_taking_tickets_at_once_get_distinct_numbers():
+    branch = BranchFactory(code="DXB01")
+    lobby_setup(branch)
+    barrier = threading.Barrier(8)
+    numbers: list[int] = []
+
+    def take():
+        barrier.wait()
+        for _ in range(5):
+            numbers.append(services.ticket_take(branch=branch, service="cash").number)
+
+    _run([take] * 8)
+    assert sorted(numbers) == list(range(1, 41))

@@ -83,3 +83,10 @@ def test_teller_home_links_to_the_counter_and_includes_the_panel(client, staff, 
     html = client.get(reverse("home")).content.decode()
     assert reverse("lobby-counter") in html
     assert f'hx-get="{reverse("lobby-counter-panel")}"' in html
+
+
+def test_display_in_chinese_keeps_its_language_when_polling(client, branch, lobby):
+    html = client.get(reverse("lobby-display", args=["DXB01"]), {"lang": "zh-hans"}).content.decode()
+    assert 'lang="zh-hans"' in html
+    assert "board/?lang=zh-hans" in html
+
