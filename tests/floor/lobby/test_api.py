@@ -61,3 +61,19 @@ def test_schema_documents_the_lobby(api, staff):
     paths = schema.json()["paths"]
     assert "/api/v1/floor/lobby/call-next/" in paths
     assert "/api/v1/floor/lobby/tickets/{ticket_id}/done/" in paths
+
+
+@pytest.mark.parametrize("role", ["teller", "csr", "coordinator", "supervisor"])
+def test_every_role_may_serve_the_lobby(api, staff, lobby, role):
+    client = api(staff[role])
+    client.post(f"{BASE}tickets/", {"service": "desk"}, format="json")
+    assert client.post(f"{BASE}counter/sign-in/", {"counter": "2"}, format="json").status_code == 200
+    assert client.post(f"{BASE}call-next/").status_code == 201
+    assert client.get(f"{BASE}summary/").data["total"]["called"] == 1
+
+
+def test_anonymous_gets_no_counter_panel_and_no_api(client, api, lobby):
+    assert client.get("/floor/lobby/counter/").status_code == 302  # to the login page
+    assert client.post("/floor/lobby/counter/call-next/").status_code in (302, 403)
+    assert api().post(f"{BASE}call-next/").status_code in (401, 403)
+    assert Ticket.objects.count() == 0
