@@ -83,8 +83,8 @@ class Counter(models.Model):
 
     class Meta:
         ordering = ["branch", "number"]
-        verbose_name = _("counter")
-        verbose_name_plural = _("counters")
+        verbose_name = pgettext_lazy("lobby", "counter")
+        verbose_name_plural = pgettext_lazy("lobby", "counters")
         constraints = [
             models.UniqueConstraint(fields=["branch", "number"], name="lobby_counter_number_unique"),
             models.UniqueConstraint(fields=["staff"], condition=Q(staff__isnull=False),
@@ -152,8 +152,8 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["taken_at", "id"]
-        verbose_name = _("ticket")
-        verbose_name_plural = _("tickets")
+        verbose_name = pgettext_lazy("lobby", "ticket")
+        verbose_name_plural = pgettext_lazy("lobby", "tickets")
         indexes = [
             # call next: priority first, then the oldest, among the branch's waiting tickets
             models.Index(F("branch"), F("day"), F("priority").desc(), F("taken_at"), F("id"),
