@@ -2,9 +2,9 @@
 same PostgreSQL server, reported as ratios.
 
     .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8]
-                                  [--only platform|ledger|teller|floor]
+                                  [--only platform|ledger|teller|floor|lobby]
                                   [--teller-requests 300] [--floor-requests 60] [--profile]
-    (or: make bench)
+    (or: make bench; --only lobby: bench/lobby_bench.py)
 
 1. Reference: pgbench's built-in TPC-B-like script, one client (``-c 1 -T <seconds> -n``),
    in a scratch database ``bench_pgbench`` (initialised at scale 1, dropped at the end).
@@ -576,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="measuring time per platform operation (default 10)")
     parser.add_argument("--ledger-seconds", type=int, default=8, help="measuring time per posting run (default 8)")
-    parser.add_argument("--only", choices=["platform", "ledger", "teller", "floor"],
+    parser.add_argument("--only", choices=["platform", "ledger", "teller", "floor", "lobby"],
                         help="run one part (prints only, README untouched; teller, floor: replace only their "
                              "subsection)")
     parser.add_argument("--floor-requests", type=int, default=60,
@@ -589,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     do_platform, do_ledger = args.only in (None, "platform"), args.only in (None, "ledger")
     do_teller = args.only in (None, "teller")
     do_floor = args.only in (None, "floor")
+    do_lobby = args.only in (None, "lobby")  # bench/lobby_bench.py: 20 counters calling at once
 
     import django
     from django.conf import settings
@@ -612,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = APP_DB
     say(f"migrating throwaway database {APP_DB} ...")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    results, ledger, teller, floor = [], None, None, None
+    results, ledger, teller, floor, lobby = [], None, None, None, None
     try:
         if do_platform:
             results = measure_app(args.seconds)
@@ -625,6 +626,10 @@ def main(argv: list[str] | None = None) -> int:
             import floor_bench
 
             floor = floor_bench.measure_floor(args.floor_requests)
+        if do_lobby:
+            import lobby_bench
+
+            lobby = lobby_bench.measure()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
@@ -639,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         import floor_bench
 
         lines += floor_bench.render(floor)
+    if lobby is not None:
+        lines += lobby_bench.render(lobby)
     lines.append(f"Whole run: {time.perf_counter() - started:.0f} s.")
     section = "\n".join(lines) + "\n"
     say()

@@ -18,6 +18,7 @@ NAVIGATION = [
     (_("Approvals"), "approval-inbox", None),
     (_("Branch board"), "floor-board", Perm.VIEW_BRANCH_QUEUES),
     (_("Daily report"), "floor-report", Perm.VIEW_REPORTS),
+    (_("Lobby queue"), "lobby-counter", Perm.SERVE_LOBBY),
     (_("Audit trail"), "audit-trail", Perm.VIEW_AUDIT),
     (_("API docs"), "api-docs", None),
 ]

@@ -110,6 +110,9 @@ def seed_demo() -> bool:
         seed_teller_demo(branch, users)
         seed_desk_demo(branch, users)
         seed_complaints_demo(branch, users)
+        from branch_ops.floor.lobby.demo import seed_lobby_demo
+
+        seed_lobby_demo(branch, users)
         # one opening left waiting, so the supervisor's inbox is not empty
         first_number = CUSTOMERS[spec["code"]][0][0]
         if not BankAccount.objects.filter(customer__number=first_number, product="savings").exists():

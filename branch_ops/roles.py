@@ -56,6 +56,7 @@ class Perm(StrEnum):
     READ_EVENTS = "read_events"
     MANAGE_WEBHOOKS = "manage_webhooks"
     VIEW_REPORTS = "view_reports"
+    SERVE_LOBBY = "serve_lobby"
 
 
 PERM_LABELS = {
@@ -79,6 +80,7 @@ PERM_LABELS = {
     Perm.READ_EVENTS: "Read the event feed",
     Perm.MANAGE_WEBHOOKS: "Subscribe webhooks to the event feed, rotate their secrets, redeliver",
     Perm.VIEW_REPORTS: "See branch reports",
+    Perm.SERVE_LOBBY: "Sit at a lobby counter and call customers' tickets",
 }
 
 _CSR = {
@@ -88,12 +90,14 @@ _CSR = {
     Perm.CREATE_REQUEST,
     Perm.LOG_COMPLAINT,
     Perm.HANDLE_COMPLAINT,
+    Perm.SERVE_LOBBY,
 }
 
 #: THE table. Nothing else grants power.
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.TELLER: frozenset(
-        {Perm.VIEW_CUSTOMER, Perm.OPERATE_DRAWER, Perm.POST_CASH, Perm.POST_TRANSFER, Perm.LOG_COMPLAINT}
+        {Perm.VIEW_CUSTOMER, Perm.OPERATE_DRAWER, Perm.POST_CASH, Perm.POST_TRANSFER, Perm.LOG_COMPLAINT,
+         Perm.SERVE_LOBBY}
     ),
     Role.CSR: frozenset(_CSR),
     Role.COORDINATOR: frozenset(_CSR | {Perm.DECIDE_ROUTINE, Perm.VIEW_BRANCH_QUEUES, Perm.VIEW_STAFF}),

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "teller",
     "customer_service",
     "complaints",
+    "branch_ops.floor.lobby",
 ]
 
 MIDDLEWARE = [

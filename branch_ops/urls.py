@@ -77,6 +77,7 @@ api_v1 = [
     path("complaints/<str:number>/", complaints_api.ComplaintDetailApi.as_view(), name="complaint-detail"),
     *[path(f"complaints/<str:number>/{action}/", complaints_api.action_view(action), name=f"complaint-{action}")
       for action in complaints_api.ACTIONS],
+    path("floor/lobby/", include("branch_ops.floor.lobby.api_urls")),
     path("floor/", include("branch_ops.floor.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
@@ -95,6 +96,7 @@ urlpatterns = [
     path("", include("teller.urls")),
     path("", include("customer_service.urls")),
     path("", include("complaints.urls")),
+    path("floor/lobby/", include("branch_ops.floor.lobby.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     # the split view serves Swagger UI's start-up script as a file: no inline script (CSP)
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="api-docs"),
