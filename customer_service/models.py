@@ -49,6 +49,8 @@ OPEN_STATUSES = ["draft", "submitted", "awaiting_approval", "approved", "in_prog
 
 
 class RequestKind(models.TextChoices):
+    ACCOUNT_OPEN = "account_open", _("Account opening")
+    ACCOUNT_CLOSE = "account_close", _("Account closing")
     ACCOUNT_UPDATE = "account_update", _("Account update")
     CARD_ISSUE = "card_issue", _("Debit card: issue")
     CARD_REPLACE = "card_replace", _("Debit card: replace")

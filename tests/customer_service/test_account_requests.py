@@ -1,0 +1,297 @@
+"""Account opening and closing as desk requests: every path through the same services the
+screen and the API use, the approval rules per role, and the bad input."""
+
+import base64
+
+import pytest
+from django.db import transaction
+
+from accounts.ledger import hold_place
+from accounts.models import BankAccount, Customer, LedgerAccount, SpecimenSignature
+from branch_ops.approvals import approval_decide
+from branch_ops.errors import ApplicationError
+from branch_ops.models import Approval, AuditEvent, OutboxEvent
+from branch_ops.money import Money
+from customer_service.models import RequestTransition, ServiceRequest
+from customer_service.services import request_cancel, request_claim, request_create, request_fulfil
+from tests.accounts.conftest import fund, open_account
+from tests.factories import CustomerFactory
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def desk(staff):
+    account = fund(open_account(staff["csr"], staff["supervisor"]), 50_000)
+    return {"account": account, "customer": account.customer, **staff}
+
+
+def _open(desk, actor="csr", customer=None, **overrides):
+    data = {"identity_verified": True, "document_seen": "passport P1234567", "product": "savings",
+            "currency": "AED", "signature": PNG, **overrides}
+    return request_create(actor=desk[actor], kind="account_open",
+                          customer_number=(customer or desk["customer"]).number, data=data)
+
+
+def _close(desk, account, actor="csr", **data):
+    return request_create(actor=desk[actor], kind="account_close", customer_number=account.customer.number,
+                          account_number=account.number, data=data)
+
+
+def _decide(sr, actor, approve=True, reason="checked"):
+    approval = Approval.objects.get(subject_id=str(sr.public_id), status="pending")
+    approval_decide(approval_id=approval.public_id, actor=actor, approve=approve, reason=reason)
+    sr.refresh_from_db()
+    return sr
+
+
+def _statuses(sr):
+    return list(RequestTransition.objects.filter(request=sr).values_list("to_status", flat=True))
+
+
+def _balance(account):
+    return LedgerAccount.objects.get(pk=account.ledger_id).balance
+
+
+# --- opening --------------------------------------------------------------------------------------------
+
+def test_opening_without_deposit_activates_the_account_on_approval(desk):
+    sr = _open(desk)
+    account = BankAccount.objects.get(pk=sr.account_id)
+    assert (sr.status, account.status, account.product) == ("awaiting_approval", "pending", "savings")
+    assert SpecimenSignature.objects.filter(customer=desk["customer"]).count() == 1
+    assert sr.data["signature"] == "captured"
+    _decide(sr, desk["supervisor"])
+    account.refresh_from_db()
+    assert account.status == "active"
+    assert _statuses(sr) == ["draft", "submitted", "awaiting_approval", "approved", "fulfilled"]
+    assert OutboxEvent.objects.filter(event_type="account.opened", payload__number=account.number).exists()
+    # one approval only: the request's, not a second accounts approval
+    assert Approval.objects.filter(subject_id=str(account.public_id)).count() == 0
+
+
+def test_opening_with_a_transfer_deposit_posts_it_on_fulfilment(desk):
+    sr = _open(desk, initial_deposit={"amount": 20_000, "source": "transfer", "from_account": desk["account"].number})
+    _decide(sr, desk["supervisor"])
+    assert sr.status == "approved"
+    new = BankAccount.objects.get(pk=sr.account_id)
+    assert new.status == "active" and _balance(new) == 0
+    request_claim(actor=desk["csr"], number=sr.number)
+    request_fulfil(actor=desk["csr"], number=sr.number)
+    sr.refresh_from_db()
+    assert sr.status == "fulfilled"
+    assert (_balance(new), _balance(desk["account"])) == (20_000, 30_000)
+    assert sr.data["deposit_transaction"]
+
+
+def test_opening_with_a_cash_deposit_leaves_an_instruction_for_the_teller(desk):
+    sr = _open(desk, initial_deposit={"amount": 10_000, "source": "cash"})
+    _decide(sr, desk["supervisor"])
+    request_claim(actor=desk["csr"], number=sr.number)
+    request_fulfil(actor=desk["csr"], number=sr.number)
+    sr.refresh_from_db()
+    assert (sr.status, sr.data["cash_deposit_due"], _balance(sr.account)) == ("fulfilled", True, 0)
+
+
+def test_opening_for_a_new_customer_registers_them_in_the_same_transaction(desk):
+    sr = request_create(actor=desk["csr"], kind="account_open", customer_number="", data={
+        "new_customer": {"full_name": "سارة الهاشمي", "document_type": "passport", "document_number": "x998877",
+                         "document_country": "AE", "date_of_birth": "1990-04-01"},
+        "identity_verified": True, "document_seen": "passport X998877", "product": "current", "currency": "AED",
+        "signature": base64.b64encode(PNG).decode()})
+    customer = Customer.objects.get(document_number="X998877")
+    assert sr.customer_id == customer.pk and customer.full_name == "سارة الهاشمي"
+    # a refused opening for another new customer leaves no customer behind
+    with pytest.raises(ApplicationError) as err:
+        request_create(actor=desk["csr"], kind="account_open", customer_number="", data={
+            "new_customer": {"full_name": "Nobody", "document_number": "N1"}, "identity_verified": False,
+            "document_seen": "x", "product": "current", "currency": "AED", "signature": PNG})
+    assert err.value.code == "IDENTITY_NOT_VERIFIED"
+    assert not Customer.objects.filter(document_number="N1").exists()
+
+
+def test_a_rejected_opening_closes_the_pending_account_unused(desk):
+    sr = _open(desk)
+    _decide(sr, desk["supervisor"], approve=False, reason="documents unclear")
+    assert sr.status == "rejected"
+    assert BankAccount.objects.get(pk=sr.account_id).status == "closed"
+
+
+def test_a_cancelled_opening_closes_the_pending_account_and_withdraws_the_approval(desk):
+    sr = _open(desk)
+    request_cancel(actor=desk["csr"], number=sr.number, reason="customer changed their mind")
+    assert BankAccount.objects.get(pk=sr.account_id).status == "closed"
+    assert Approval.objects.get(subject_id=str(sr.public_id)).status == "cancelled"
+
+
+@pytest.mark.parametrize(("overrides", "code"), [
+    ({"identity_verified": False}, "IDENTITY_NOT_VERIFIED"),
+    ({"document_seen": " "}, "DOCUMENT_NOT_SEEN"),
+    ({"product": "gold"}, "UNKNOWN_PRODUCT"),
+    ({"currency": "XXX"}, "UNKNOWN_CURRENCY"),
+    ({"signature": None}, "SIGNATURE_REQUIRED"),
+    ({"signature": b"GIF89a"}, "INVALID_IMAGE"),
+    ({"signature": "not base64!"}, "INVALID_IMAGE"),
+    ({"initial_deposit": {"amount": 12.5, "source": "cash"}}, "INVALID_DEPOSIT"),
+    ({"initial_deposit": {"amount": -1, "source": "cash"}}, "INVALID_DEPOSIT"),
+    ({"initial_deposit": {"amount": 100, "source": "cheque"}}, "INVALID_DEPOSIT_SOURCE"),
+    ({"initial_deposit": {"amount": 100, "source": "transfer", "from_account": "123"}}, "INVALID_ACCOUNT_NUMBER"),
+])
+def test_bad_opening_input_is_refused_and_nothing_is_written(desk, overrides, code):
+    accounts, signatures = BankAccount.objects.count(), SpecimenSignature.objects.count()
+    with pytest.raises(ApplicationError) as err:
+        _open(desk, **overrides)
+    assert err.value.code == code
+    assert (ServiceRequest.objects.count(), BankAccount.objects.count(), SpecimenSignature.objects.count()) == (
+        0, accounts, signatures)
+
+
+def test_a_deposit_from_someone_elses_account_or_another_currency_is_refused(desk):
+    stranger = open_account(desk["csr"], desk["supervisor"])
+    usd = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"], currency="USD")
+    for source in (stranger, usd):
+        with pytest.raises(ApplicationError) as err:
+            _open(desk, initial_deposit={"amount": 100, "source": "transfer", "from_account": source.number})
+        assert err.value.code == "INVALID_COUNTERPART_ACCOUNT"
+
+
+def test_an_inactive_customer_cannot_open(desk):
+    blocked = CustomerFactory(home_branch=desk["csr"].staff.branch, status="blocked")
+    with pytest.raises(ApplicationError) as err:
+        _open(desk, customer=blocked)
+    assert err.value.code == "CUSTOMER_NOT_ACTIVE"
+
+
+def test_an_existing_signature_on_file_is_enough(desk):
+    _open(desk)
+    sr = _open(desk, signature=None)
+    assert sr.data["signature"] == "on_file"
+
+
+def test_a_transfer_deposit_larger_than_the_source_balance_fails_at_fulfilment_and_changes_nothing(desk):
+    sr = _open(desk, initial_deposit={"amount": 90_000, "source": "transfer", "from_account": desk["account"].number})
+    _decide(sr, desk["supervisor"])
+    request_claim(actor=desk["csr"], number=sr.number)
+    with pytest.raises(ApplicationError) as err:
+        request_fulfil(actor=desk["csr"], number=sr.number)
+    assert err.value.code == "INSUFFICIENT_FUNDS"
+    sr.refresh_from_db()
+    assert sr.status == "approved" and _balance(desk["account"]) == 50_000
+
+
+# --- approval rules per role ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("kind", "decider", "outcome"), [
+    ("account_open", "supervisor2", "ok"),
+    ("account_open", "coordinator", "ROLE_NOT_ALLOWED"),
+    ("account_open", "csr", "APPROVAL_NOT_FOUND"),
+    ("account_open", "teller", "APPROVAL_NOT_FOUND"),
+    ("account_open", "supervisor", "SELF_APPROVAL"),
+    ("account_close", "supervisor2", "ok"),
+    ("account_close", "coordinator", "ROLE_NOT_ALLOWED"),
+    ("account_close", "csr", "APPROVAL_NOT_FOUND"),
+    ("account_close", "supervisor", "SELF_APPROVAL"),
+])
+def test_account_requests_need_another_supervisor(desk, kind, decider, outcome):
+    if kind == "account_open":
+        sr = _open(desk, actor="supervisor")
+    else:
+        sr = _close(desk, open_account(desk["csr"], desk["supervisor2"], customer=desk["customer"]),
+                    actor="supervisor")
+    if outcome == "ok":
+        assert _decide(sr, desk[decider]).status == "approved" or sr.status == "fulfilled"
+        return
+    with pytest.raises(ApplicationError) as err:
+        _decide(sr, desk[decider])
+    assert err.value.code == outcome
+    sr.refresh_from_db()
+    assert sr.status == "awaiting_approval"
+
+
+def test_only_create_request_roles_take_an_account_request(desk):
+    with pytest.raises(ApplicationError) as err:
+        _open(desk, actor="teller")
+    assert err.value.code == "ROLE_NOT_ALLOWED"
+
+
+# --- closing --------------------------------------------------------------------------------------------
+
+def test_closing_moves_the_balance_to_another_account_of_the_customer_and_closes(desk):
+    target = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"])
+    sr = _close(desk, desk["account"], transfer_to=target.number, reason="moving abroad")
+    assert sr.status == "awaiting_approval" and sr.data["balance_at_request"] == 50_000
+    _decide(sr, desk["supervisor"])
+    assert sr.status == "approved"
+    request_claim(actor=desk["csr"], number=sr.number)
+    request_fulfil(actor=desk["csr"], number=sr.number)
+    sr.refresh_from_db()
+    desk["account"].refresh_from_db()
+    assert (sr.status, desk["account"].status) == ("fulfilled", "closed")
+    assert (_balance(desk["account"]), _balance(target)) == (0, 50_000)
+    assert OutboxEvent.objects.filter(event_type="account.closed", payload__number=desk["account"].number).exists()
+    assert AuditEvent.objects.filter(action="account.closed", object_id=str(desk["account"].public_id)).exists()
+
+
+def test_closing_an_empty_account_needs_no_transfer(desk):
+    empty = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"])
+    sr = _close(desk, empty)
+    _decide(sr, desk["supervisor"])
+    request_claim(actor=desk["csr"], number=sr.number)
+    request_fulfil(actor=desk["csr"], number=sr.number)
+    empty.refresh_from_db()
+    assert empty.status == "closed"
+
+
+def test_closing_with_money_and_no_transfer_is_refused(desk):
+    with pytest.raises(ApplicationError) as err:
+        _close(desk, desk["account"])
+    assert err.value.code == "BALANCE_NOT_ZERO"
+    assert not ServiceRequest.objects.exists()
+
+
+def test_closing_with_a_pending_hold_is_refused(desk):
+    target = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"])
+    with transaction.atomic():
+        hold_place(account=desk["account"], amount=Money(1_000, "AED"), reason="card authorisation",
+                   actor=desk["csr"])
+    with pytest.raises(ApplicationError) as err:
+        _close(desk, desk["account"], transfer_to=target.number)
+    assert err.value.code == "PENDING_HOLDS"
+
+
+def test_closing_an_account_of_another_branch_is_refused(desk, foreign_staff):
+    foreign = open_account(foreign_staff["csr"], foreign_staff["supervisor"], currency="AED")
+    with pytest.raises(ApplicationError) as err:
+        request_create(actor=desk["csr"], kind="account_close", customer_number=foreign.customer.number,
+                       account_number=foreign.number, data={})
+    assert err.value.code == "ACCOUNT_OTHER_BRANCH"
+
+
+def test_closing_to_someone_elses_account_or_twice_is_refused(desk):
+    stranger = open_account(desk["csr"], desk["supervisor"])
+    with pytest.raises(ApplicationError) as err:
+        _close(desk, desk["account"], transfer_to=stranger.number)
+    assert err.value.code == "INVALID_COUNTERPART_ACCOUNT"
+    empty = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"])
+    _close(desk, empty)
+    with pytest.raises(ApplicationError) as err:
+        _close(desk, empty)
+    assert err.value.code == "REQUEST_ALREADY_PENDING"
+
+
+def test_money_arriving_after_approval_is_moved_out_too(desk):
+    target = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"])
+    sr = _close(desk, desk["account"], transfer_to=target.number)
+    _decide(sr, desk["supervisor"])
+    fund(desk["account"], 5_000)
+    request_claim(actor=desk["csr"], number=sr.number)
+    request_fulfil(actor=desk["csr"], number=sr.number)
+    assert (_balance(desk["account"]), _balance(target)) == (0, 55_000)
+
+
+def test_fulfilling_before_approval_is_refused(desk):
+    empty = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"])
+    sr = _close(desk, empty)
+    with pytest.raises(ApplicationError) as err:
+        request_claim(actor=desk["csr"], number=sr.number)
+    assert err.value.code == "ALREADY_CLAIMED"
