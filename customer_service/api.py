@@ -44,7 +44,9 @@ class RequestListCreateApi(APIView):
 
     class RequestCreateInput(serializers.Serializer):
         kind = serializers.ChoiceField(choices=RequestKind.values)
-        customer_number = serializers.CharField(max_length=20)
+        customer_number = serializers.CharField(
+            max_length=20, required=False, allow_blank=True, default="",
+            help_text="Empty only for an account opening whose data carries `new_customer`.")
         account_number = serializers.CharField(max_length=34, required=False, allow_blank=True)
         data = serializers.DictField(required=False, default=dict)
         submit = serializers.BooleanField(required=False, default=True)
@@ -67,7 +69,25 @@ class RequestListCreateApi(APIView):
                            "data": {"card": "<card id>", "reason": "lost"}}),
                        OpenApiExample("Order a cheque book", request_only=True, value={
                            "kind": "cheque_book", "customer_number": "C0000101", "account_number": "000100000114",
-                           "data": {"leaves": 25}})],
+                           "data": {"leaves": 25}}),
+                       OpenApiExample("Open an account (existing customer, deposit by transfer)", request_only=True,
+                                      value={"kind": "account_open", "customer_number": "C0000101", "data": {
+                                          "identity_verified": True, "document_seen": "passport P1234567",
+                                          "product": "savings", "currency": "AED",
+                                          "signature": "<base64 PNG or JPEG; omit to use the one on file>",
+                                          "initial_deposit": {"amount": 100000, "source": "transfer",
+                                                              "from_account": "000100000114"}}}),
+                       OpenApiExample("Open an account for a new customer (cash deposit)", request_only=True,
+                                      value={"kind": "account_open", "customer_number": "", "data": {
+                                          "new_customer": {"full_name": "سارة الهاشمي", "latin_name": "Sara Al Hashemi",
+                                                           "document_type": "passport", "document_number": "X998877",
+                                                           "document_country": "AE", "date_of_birth": "1990-04-01"},
+                                          "identity_verified": True, "document_seen": "passport X998877",
+                                          "product": "current", "currency": "AED", "signature": "<base64 PNG>",
+                                          "initial_deposit": {"amount": 50000, "source": "cash"}}}),
+                       OpenApiExample("Close an account, moving its balance", request_only=True, value={
+                           "kind": "account_close", "customer_number": "C0000101", "account_number": "000100000114",
+                           "data": {"transfer_to": "000100000122", "reason": "moving abroad"}})],
                    summary="Take a request (submitted at once unless submit=false)")
     def post(self, request):
         data = self.RequestCreateInput(data=request.data)

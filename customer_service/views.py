@@ -266,10 +266,10 @@ def desk_customer(request, customer_number: str):
 
 # --- a new request -------------------------------------------------------------------------------------
 
-def _request_form(request, profile, kind: str, glance, desk, data=None) -> RequestCreateForm:
+def _request_form(request, profile, kind: str, glance, desk, data=None, files=None) -> RequestCreateForm:
     accounts = [line.account for line in glance.accounts if line.account.status not in ("pending", "closed")]
     cards = [card for card in desk["cards"] if card.status != Card.Status.REPLACED]
-    return RequestCreateForm(data, kind=kind, accounts=accounts, cards=cards, currency=profile.branch.currency_id,
+    return RequestCreateForm(data, files, kind=kind, accounts=accounts, cards=cards, currency=profile.branch.currency_id,
                              locale=request.LANGUAGE_CODE)
 
 
@@ -290,7 +290,7 @@ def request_new(request, customer_number: str):
     if request.method == "GET":
         form = _request_form(request, profile, kind, glance, desk)
         return render(request, "customer_service/request_form.html", {**context, "form": form})
-    form = _request_form(request, profile, kind, glance, desk, data=request.POST)
+    form = _request_form(request, profile, kind, glance, desk, data=request.POST, files=request.FILES)
     status = 400
     if form.is_valid():
         account_number, data = form.account_number(), form.service_data()
@@ -304,7 +304,7 @@ def request_new(request, customer_number: str):
                 render=lambda sr: (201, {"number": sr.number, "status": sr.status}),
             )
         except ApplicationError as exc:
-            status = _show_error(form, exc, fields={"account_number": "account"})
+            status = _show_error(form, exc, fields={"account_number": "account", "initial_deposit": "deposit_amount"})
         else:
             number = outcome.body["number"]
             if outcome.replayed:

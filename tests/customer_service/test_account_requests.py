@@ -2,6 +2,7 @@
 screen and the API use, the approval rules per role, and the bad input."""
 
 import base64
+import uuid
 
 import pytest
 from django.db import transaction
@@ -295,3 +296,70 @@ def test_fulfilling_before_approval_is_refused(desk):
     with pytest.raises(ApplicationError) as err:
         request_claim(actor=desk["csr"], number=sr.number)
     assert err.value.code == "ALREADY_CLAIMED"
+
+
+# --- the screen and the API call the same service --------------------------------------------------------
+
+def test_the_screen_opens_an_account_with_a_signature_upload_and_a_transfer_deposit(client, desk):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(desk["csr"])
+    url = f"/desk/customers/{desk['customer'].number}/requests/new/?kind=account_open"
+    page = client.get(url)
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.content.decode()
+    form = {"kind": "account_open", "idempotency_key": str(uuid.uuid4()), "identity_verified": "on",
+            "document_seen": "passport P1234567", "product": "savings", "currency": "AED",
+            "deposit_amount": "150.00", "deposit_source": "transfer", "deposit_from_account": desk["account"].number}
+    response = client.post(url, {**form, "signature": SimpleUploadedFile("sig.png", PNG, "image/png")})
+    assert response.status_code == 302
+    sr = ServiceRequest.objects.get(kind="account_open")
+    assert sr.data["initial_deposit"] == {"amount": 15_000, "currency": "AED", "source": "transfer",
+                                          "from_account": desk["account"].number}
+    html = client.get(f"/desk/requests/{sr.number}/").content.decode()
+    assert sr.account.number in html
+
+
+def test_the_screen_keeps_what_was_typed_when_the_identity_is_not_verified(client, desk):
+    client.force_login(desk["csr"])
+    url = f"/desk/customers/{desk['customer'].number}/requests/new/?kind=account_open"
+    response = client.post(url, {"kind": "account_open", "idempotency_key": str(uuid.uuid4()),
+                                 "document_seen": "passport P7654321", "product": "current", "currency": "AED"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Verify the customer" in html and "P7654321" in html
+    assert not ServiceRequest.objects.exists()
+
+
+def test_the_screen_refuses_a_closing_with_money_and_no_destination(client, desk):
+    client.force_login(desk["csr"])
+    url = f"/desk/customers/{desk['customer'].number}/requests/new/?kind=account_close"
+    response = client.post(url, {"kind": "account_close", "idempotency_key": str(uuid.uuid4()),
+                                 "account": desk["account"].number})
+    assert response.status_code == 409
+    assert "The balance must be zero" in response.content.decode()
+
+
+def test_the_api_opens_for_a_new_customer_and_closes_with_a_transfer(api, desk):
+    client = api(desk["csr"])
+    response = client.post("/api/v1/service-requests/", {
+        "kind": "account_open", "data": {
+            "new_customer": {"full_name": "王小明", "document_type": "passport", "document_number": "E1234567",
+                             "document_country": "CN"},
+            "identity_verified": True, "document_seen": "passport E1234567", "product": "current",
+            "currency": "AED", "signature": base64.b64encode(PNG).decode()}},
+        format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "awaiting_approval"
+    target = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"])
+    response = client.post("/api/v1/service-requests/", {
+        "kind": "account_close", "customer_number": desk["customer"].number, "account_number": desk["account"].number,
+        "data": {"transfer_to": target.number}}, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 201
+    sr = _decide(ServiceRequest.objects.get(number=response.json()["number"]), desk["supervisor"])
+    assert client.post(f"/api/v1/service-requests/{sr.number}/claim/", {}, format="json").status_code == 200
+    response = client.post(f"/api/v1/service-requests/{sr.number}/fulfil/", {}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "fulfilled"
+    bad = client.post("/api/v1/service-requests/", {
+        "kind": "account_close", "customer_number": desk["customer"].number, "account_number": target.number,
+        "data": {}}, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert (bad.status_code, bad.json()["code"]) == (409, "BALANCE_NOT_ZERO")
