@@ -59,6 +59,8 @@ api_v1 = [
     path("service-requests/<str:number>/", cs_api.RequestDetailApi.as_view(), name="service-request-detail"),
     path("service-requests/<str:number>/statement.csv", cs_api.StatementCsvApi.as_view(),
          name="service-request-statement-csv"),
+    path("service-requests/<str:number>/statement.pdf", cs_api.StatementPdfApi.as_view(),
+         name="service-request-statement-pdf"),
     path("customers/<str:number>/offers/", cs_api.CustomerOffersApi.as_view(), name="customer-offers"),
     *[path(f"service-requests/<str:number>/{action}/", cs_api.action_view(action),
            name=f"service-request-{action}")

@@ -162,6 +162,23 @@ class StatementCsvApi(APIView):
         return response
 
 
+class StatementPdfApi(APIView):
+    required_perm = Perm.CREATE_REQUEST
+
+    @extend_schema(responses={(200, "application/pdf"): bytes},
+                   summary="The statement a statement request asked for, as PDF (Arabic and Chinese shaped)")
+    def get(self, request, number: str):
+        from django.http import HttpResponse
+
+        from customer_service.statement_pdf import statement_pdf
+
+        statement = selectors.request_statement(actor=request.user, number=number)
+        response = HttpResponse(statement_pdf(statement, locale=request.LANGUAGE_CODE), content_type="application/pdf")
+        response["Content-Disposition"] = (f'attachment; filename="statement-{statement.account.number}-'
+                                           f'{statement.start}-{statement.end}.pdf"')
+        return response
+
+
 class OfferOutput(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()

@@ -320,3 +320,42 @@ def request_new(request, customer_number: str):
     form.data = form.data.copy()
     form.data["idempotency_key"] = str(RequestCreateForm.base_fields["idempotency_key"].initial())
     return render(request, "customer_service/request_form.html", {**context, "form": form}, status=status)
+
+
+# --- a statement: on screen (printable), as PDF and as CSV ------------------------------------------------
+
+@login_required
+@require_GET
+def statement_page(request, number: str):
+    _require(request, Perm.CREATE_REQUEST)
+    try:
+        statement = selectors.request_statement(actor=request.user, number=number)
+    except ApplicationError as exc:
+        return _problem(request, exc)
+    return render(request, "customer_service/statement.html", {
+        "st": statement, "sr": statement.request, "currency": statement.currency,
+        "time_zone": statement.request.branch.time_zone})
+
+
+@login_required
+@require_GET
+def statement_download(request, number: str, fmt: str):
+    from django.http import HttpResponse
+
+    from customer_service.statement_pdf import statement_pdf
+
+    _require(request, Perm.CREATE_REQUEST)
+    try:
+        if fmt == "csv":
+            filename, text = selectors.statement_csv(actor=request.user, number=number)
+            response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        else:
+            statement = selectors.request_statement(actor=request.user, number=number)
+            filename = f"statement-{statement.account.number}-{statement.start}-{statement.end}.pdf"
+            response = HttpResponse(statement_pdf(statement, locale=request.LANGUAGE_CODE),
+                                    content_type="application/pdf")
+    except ApplicationError as exc:
+        return _problem(request, exc)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
