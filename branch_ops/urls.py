@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from branch_ops import api, views
+from branch_ops.floor import customer_page as floor_customer_page
 from complaints import api as complaints_api
 from customer_service import api as cs_api
 from teller import api as teller_api
@@ -82,6 +83,8 @@ urlpatterns = [
     path("approvals/<uuid:approval_id>/", views.approval_detail, name="approval-page"),
     path("audit/", views.audit_trail, name="audit-trail"),
     path("healthz", views.healthz, name="healthz"),
+    path("floor/customers/<str:customer_number>/complaints/", floor_customer_page.customer_complaints_panel,
+         name="floor-customer-complaints"),
     path("", include("accounts.urls")),
     path("", include("teller.urls")),
     path("", include("customer_service.urls")),
