@@ -363,3 +363,29 @@ def test_the_api_opens_for_a_new_customer_and_closes_with_a_transfer(api, desk):
         "kind": "account_close", "customer_number": desk["customer"].number, "account_number": target.number,
         "data": {}}, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     assert (bad.status_code, bad.json()["code"]) == (409, "BALANCE_NOT_ZERO")
+
+
+def test_the_event_feed_schema_documents_the_desk_events(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    feed = components["FeedEvent"]["oneOf"]
+    refs = {item["$ref"].rsplit("/", 1)[1] for item in feed}
+    assert {"ServiceRequestStatusChangedEvent", "CardBlockedEvent", "ChequeBookOrderedEvent", "EventOutput"} <= refs
+    status_changed = components["ServiceRequestStatusChangedEvent"]["properties"]
+    assert components[status_changed["type"]["$ref"].rsplit("/", 1)[1]]["enum"] == ["service_request.status_changed"]
+    payload = components[status_changed["payload"]["$ref"].rsplit("/", 1)[1]]["properties"]
+    assert set(payload) == {"number", "kind", "status", "previous_status", "customer", "account", "branch"}
+
+
+def test_events_published_by_the_desk_match_their_documented_payload(desk):
+    from customer_service.events import EVENTS
+
+    target = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"])
+    sr = _close(desk, desk["account"], transfer_to=target.number)
+    _decide(sr, desk["supervisor"])
+    for event in OutboxEvent.objects.filter(event_type__in=list(EVENTS)):
+        serializer = EVENTS[event.event_type][0](data=event.payload)
+        assert serializer.is_valid(), (event.event_type, serializer.errors)
+        assert set(event.payload) == set(serializer.fields)
