@@ -1,7 +1,7 @@
 """Branch Ops benchmark: a few platform operations measured against pgbench's TPC-B on the
 same PostgreSQL server, reported as ratios.
 
-    .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8] [--only platform|ledger|teller]
+    .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8] [--only platform|ledger|teller|desk]
                                   [--teller-requests 300] [--profile]
     (or: make bench)
 
@@ -23,7 +23,9 @@ same PostgreSQL server, reported as ratios.
    deposit through the HTTP API and through the teller form, driven in-process with
    ``django.test.Client``: median and p95 server time, queries per request, each as a ratio
    to the bare ``ledger_post`` of the same two lines.
-5. Markdown tables on stdout and under "Latest run" in bench/README.md (``--only teller``
+5. The service-desk queue (bench/desk_bench.py, ``--only desk`` only: its own database with
+   100,000 customers and 200,000 requests).
+6. Markdown tables on stdout and under "Latest run" in bench/README.md (``--only teller``
    replaces only the "Cash window" subsection there).
 
 Numbers are measurements, never assertions: tests do not time anything.
@@ -573,13 +575,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="measuring time per platform operation (default 10)")
     parser.add_argument("--ledger-seconds", type=int, default=8, help="measuring time per posting run (default 8)")
-    parser.add_argument("--only", choices=["platform", "ledger", "teller"],
+    parser.add_argument("--only", choices=["platform", "ledger", "teller", "desk"],
                         help="run one part (prints only, README untouched; teller: replaces only its subsection)")
     parser.add_argument("--teller-requests", type=int, default=300,
                         help="cash window: requests of each kind timed, and as many counted (default 300)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of transfer_post")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args(argv)
+    if args.only == "desk":  # its own throwaway database and README subsection (bench/desk_bench.py)
+        import desk_bench
+
+        return desk_bench.main(["--no-readme"] if args.no_readme else [])
     do_platform, do_ledger = args.only in (None, "platform"), args.only in (None, "ledger")
     do_teller = args.only in (None, "teller")
 
