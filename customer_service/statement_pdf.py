@@ -4,7 +4,8 @@ shaped by HarfBuzz (``uharfbuzz``, through ``set_text_shaping``).
 Fonts are the committed WOFF files of ``static/vendor/fonts/`` (``make vendor-fonts``):
 Noto Sans Latin as the main font, Noto Sans Arabic and the common Simplified Chinese subset
 of Noto Sans SC as fallbacks, so a line mixing the three scripts prints in one cell. A
-Chinese character outside that subset (7,946 common ones) prints as a blank box.
+Chinese character outside that subset (7,946 common ones) prints as a blank box. The
+Chinese font is loaded only for a statement that has a CJK character (it costs ~2 s).
 
 Figures are those of :func:`customer_service.selectors.request_statement`, the same read
 the CSV and the screens use.
@@ -31,6 +32,11 @@ FONTS = {
 WIDTHS = (30, 66, 28, 28, 28)
 
 
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return 0x2E80 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF or code >= 0x20000
+
+
 def statement_pdf(statement, *, locale: str = "en") -> bytes:
     """The statement as PDF bytes; amounts formatted for ``locale``."""
     from fpdf import FPDF
@@ -38,10 +44,15 @@ def statement_pdf(statement, *, locale: str = "en") -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=15)
-    for name, filename in FONTS.items():
-        pdf.add_font(name, "", str(FONT_DIR / filename))
+    # the Chinese font costs ~2 s to load and subset: only when the statement has a CJK character
+    texts = [statement.request.customer.full_name, statement.request.branch.name,
+             *(line.description or "" for line in statement.lines)]
+    needs_cjk = any(_is_cjk(ch) for text in texts for ch in text)
+    fallbacks = ["noto-latin-ext", "noto-arabic", *(["noto-sc"] if needs_cjk else [])]
+    for name in ["noto-latin", *fallbacks]:
+        pdf.add_font(name, "", str(FONT_DIR / FONTS[name]))
     pdf.set_font("noto-latin", size=9)
-    pdf.set_fallback_fonts(["noto-latin-ext", "noto-arabic", "noto-sc"])
+    pdf.set_fallback_fonts(fallbacks)
     pdf.set_text_shaping(True)
     pdf.set_title(f"{_('Statement')} {statement.account.number}")
     pdf.add_page()

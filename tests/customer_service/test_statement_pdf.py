@@ -46,7 +46,7 @@ def test_the_pdf_carries_the_arabic_name_the_chinese_description_and_the_ledger_
     sr, account = statement_request
     statement = request_statement(actor=staff["csr"], number=sr.number)
     pdf = statement_pdf(statement, locale="en")
-    assert pdf.startswith(b"%PDF")
+    assert pdf.startswith(b"%PDF") and b"NotoSansSC" in pdf
     text = _text(pdf)
     for word in NAME.split():
         assert word in text
@@ -75,3 +75,14 @@ def test_the_api_serves_the_pdf_and_other_branches_get_404(api, staff, foreign_s
     response = api(staff["csr"]).get(f"/api/v1/service-requests/{sr.number}/statement.pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert api(foreign_staff["csr"]).get(f"/api/v1/service-requests/{sr.number}/statement.pdf").status_code == 404
+
+
+def test_a_statement_without_chinese_does_not_embed_the_chinese_font(staff):
+    a = fund(open_account(staff["csr"], staff["supervisor"]), 10_000)
+    Customer.objects.filter(pk=a.customer_id).update(full_name=NAME)
+    today = timezone.localdate()
+    sr = request_create(actor=staff["csr"], kind="statement", customer_number=a.customer.number,
+                        account_number=a.number, data={"start": str(today), "end": str(today)})
+    pdf = statement_pdf(request_statement(actor=staff["csr"], number=sr.number))
+    assert b"NotoSansSC" not in pdf and b"NotoSansArabic" in pdf
+    assert NAME.split()[0] in _text(pdf)
