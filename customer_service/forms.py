@@ -296,7 +296,7 @@ class RequestCreateForm(StyledForm):
 
             upload = data.pop("signature", None)
             deposit = {"amount": data.pop("deposit_amount") or 0, "source": data.pop("deposit_source") or None,
-                       "from_account": data.pop("deposit_from_account") or None}
+                       "from_account": data.pop("deposit_from_account", None) or None}
             data["initial_deposit"] = deposit if deposit["amount"] else None
             if upload:
                 data["signature"] = base64.b64encode(upload.read()).decode()

@@ -18,6 +18,7 @@ urlpatterns: list = [
          name="request-statement-pdf"),
     path("desk/requests/<str:number>/statement.csv", views.statement_download, {"fmt": "csv"},
          name="request-statement-csv"),
+    path("desk/account-opening/new-customer/", views.account_open_new_customer, name="account-open-new-customer"),
     path("desk/customers/<str:customer_number>/", views.desk_customer, name="desk-customer"),
     path("desk/customers/<str:customer_number>/requests/new/", views.request_new, name="request-new"),
 ]

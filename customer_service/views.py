@@ -359,3 +359,49 @@ def statement_download(request, number: str, fmt: str):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
+
+# --- an account opening for a new customer ------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_open_new_customer(request):
+    """The customer's KYC details and the opening on one page: the service registers the
+    customer and takes the opening in one transaction (a refused opening leaves no customer)."""
+    from accounts.forms import CustomerForm
+
+    profile = _require(request, Perm.CREATE_REQUEST)
+    _require(request, Perm.MANAGE_CUSTOMER)
+    data = request.POST if request.method == "POST" else None
+    customer_form = CustomerForm(data, prefix="customer")
+    form = RequestCreateForm(data, request.FILES or None, kind="account_open", currency=profile.branch.currency_id,
+                             locale=request.LANGUAGE_CODE)
+    # a new customer has no account to transfer from: the initial deposit is cash at the window
+    form.fields.pop("deposit_from_account")
+    form.fields["deposit_source"].choices = [("", "—"), ("cash", _("Cash at the window"))]
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if customer_form.is_valid() and form.is_valid():
+            new_customer = {k: v for k, v in customer_form.cleaned_data.items() if v not in (None, "")}
+            service_data = {**form.service_data(), "new_customer": new_customer}
+            try:
+                outcome = idempotency.run_idempotent(
+                    request, key=str(form.cleaned_data["idempotency_key"]), scope="service_request.create",
+                    required=True, data={"kind": "account_open", "customer_number": "", "data": service_data},
+                    perform=lambda claim: services.request_create(
+                        actor=request.user, kind="account_open", customer_number="", data=service_data,
+                        idempotency_claim=claim),
+                    render=lambda sr: (201, {"number": sr.number, "status": sr.status}),
+                )
+            except ApplicationError as exc:
+                target = customer_form if exc.field in customer_form.fields else form
+                status = _show_error(target, exc, fields={"initial_deposit": "deposit_amount"})
+            else:
+                messages.success(request, _("Request %(number)s was taken. It takes effect when it is approved.")
+                                 % {"number": outcome.body["number"]})
+                return redirect("request-detail", number=outcome.body["number"])
+        form.data = form.data.copy()
+        form.data["idempotency_key"] = str(RequestCreateForm.base_fields["idempotency_key"].initial())
+    return render(request, "customer_service/account_open_new.html",
+                  {"customer_form": customer_form, "form": form}, status=status)
+

@@ -389,3 +389,24 @@ def test_events_published_by_the_desk_match_their_documented_payload(desk):
         serializer = EVENTS[event.event_type][0](data=event.payload)
         assert serializer.is_valid(), (event.event_type, serializer.errors)
         assert set(event.payload) == set(serializer.fields)
+
+
+def test_the_screen_opens_an_account_for_a_new_customer_in_one_step(client, desk):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(desk["csr"])
+    url = "/desk/account-opening/new-customer/"
+    assert client.get(url).status_code == 200
+    form = {"kind": "account_open", "idempotency_key": str(uuid.uuid4()), "customer-full_name": "王小明",
+            "customer-document_type": "passport", "customer-document_number": "E7654321",
+            "customer-document_country": "CN", "customer-preferred_language": "zh-hans",
+            "customer-risk_rating": "low", "identity_verified": "on", "document_seen": "passport E7654321",
+            "product": "current", "currency": "AED", "deposit_amount": "500", "deposit_source": "cash"}
+    refused = client.post(url, {**form, "identity_verified": ""})
+    assert refused.status_code == 400 and "E7654321" in refused.content.decode()
+    assert not Customer.objects.filter(document_number="E7654321").exists()
+    response = client.post(url, {**form, "signature": SimpleUploadedFile("sig.png", PNG, "image/png")})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    sr = ServiceRequest.objects.get(kind="account_open")
+    assert sr.customer.full_name == "王小明"
+    assert sr.data["initial_deposit"] == {"amount": 50_000, "currency": "AED", "source": "cash", "from_account": None}
