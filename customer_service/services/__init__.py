@@ -165,9 +165,19 @@ def _refuse_secrets(data: dict) -> None:
         if "pin" in key.lower() and value not in (None, ""):
             raise RequestError(_("A PIN is never entered here: the card processor sends it to the customer."),
                                code="PIN_NOT_ACCEPTED", field=key)
-        if isinstance(value, str) and looks_like_pan(value):
+        if isinstance(value, str) and not _is_uuid(value) and looks_like_pan(value):
             raise RequestError(_("Never enter a full card number: use the masked number (first 6 and last 4)."),
                                code="FULL_PAN_REFUSED", field=key)
+
+
+def _is_uuid(value: str) -> bool:
+    """A card's id (a UUID) can hold a run of digits that passes Luhn: it is not a card number."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def _loan_preview(data: dict) -> dict:
