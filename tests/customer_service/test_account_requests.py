@@ -410,3 +410,57 @@ def test_the_screen_opens_an_account_for_a_new_customer_in_one_step(client, desk
     sr = ServiceRequest.objects.get(kind="account_open")
     assert sr.customer.full_name == "王小明"
     assert sr.data["initial_deposit"] == {"amount": 50_000, "currency": "AED", "source": "cash", "from_account": None}
+
+
+def test_the_supervisor_sees_the_opening_in_the_inbox_and_approves_it_on_screen(client, desk):
+    sr = _open(desk, initial_deposit={"amount": 10_000, "source": "cash"})
+    approval = Approval.objects.get(subject_id=str(sr.public_id))
+    client.force_login(desk["supervisor2"])
+    page = client.get(f"/approvals/{approval.public_id}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and sr.account.number in html and "savings" in html
+    client.force_login(desk["csr"])
+    html = client.get(f"/desk/requests/{sr.number}/").content.decode()
+    assert 'data-testid="approval-link"' in html and 'data-testid="initial-deposit"' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_closing_and_a_transfer_in_at_the_same_moment_never_close_an_account_with_money(staff):
+    import threading
+
+    from django.db import connection
+
+    from accounts.services import transfer_post
+
+    csr, coordinator = staff["csr"], staff["coordinator"]
+    account = fund(open_account(csr, staff["supervisor"]), 50_000)
+    target = open_account(csr, staff["supervisor"], customer=account.customer)
+    payer = fund(open_account(csr, staff["supervisor"]), 10_000)
+    sr = _close({"csr": csr}, account, transfer_to=target.number)
+    _decide(sr, staff["supervisor2"])
+    request_claim(actor=csr, number=sr.number)
+    barrier, errors = threading.Barrier(2), []
+
+    def run(fn):
+        try:
+            barrier.wait()
+            fn()
+        except ApplicationError as exc:
+            errors.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(lambda: request_fulfil(actor=csr, number=sr.number),)),
+               threading.Thread(target=run, args=(lambda: transfer_post(
+                   actor=coordinator, from_account=payer.number, to_account=account.number,
+                   amount=Money(3_000, "AED")),))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    account.refresh_from_db()
+    balance = _balance(account)
+    if account.status == "closed":
+        assert balance == 0 and _balance(target) == 50_000 + (3_000 if not errors else 0)
+    else:
+        assert balance == 53_000 and errors == ["BALANCE_NOT_ZERO"]
