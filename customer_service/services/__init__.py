@@ -382,6 +382,9 @@ def request_create(*, actor, kind: str, customer_number: str, account_number: st
     data = dict(data or {})
     signature = account_requests.signature_bytes(data.pop("signature", None))
     new_customer = data.pop("new_customer", None) if kind == RequestKind.ACCOUNT_OPEN else None
+    if kind == RequestKind.ACCOUNT_OPEN and account_number:
+        raise RequestError(_("An opening creates its account: give no account number."), code="ACCOUNT_NOT_EXPECTED",
+                           field="account_number")
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.CREATE_REQUEST)

@@ -147,6 +147,15 @@ def test_bad_opening_input_is_refused_and_nothing_is_written(desk, overrides, co
         0, accounts, signatures)
 
 
+def test_an_opening_with_an_existing_account_number_is_refused(desk):
+    with pytest.raises(ApplicationError) as err:
+        request_create(actor=desk["csr"], kind="account_open", customer_number=desk["customer"].number,
+                       account_number=desk["account"].number, data={
+                           "identity_verified": True, "document_seen": "p", "product": "current", "currency": "AED",
+                           "signature": PNG})
+    assert err.value.code == "ACCOUNT_NOT_EXPECTED"
+
+
 def test_a_deposit_from_someone_elses_account_or_another_currency_is_refused(desk):
     stranger = open_account(desk["csr"], desk["supervisor"])
     usd = open_account(desk["csr"], desk["supervisor"], customer=desk["customer"], currency="USD")
