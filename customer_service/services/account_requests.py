@@ -151,10 +151,9 @@ def prepare_open(*, customer: Customer, data: dict, signature: bytes | None) -> 
 
 
 def capture_signature(*, actor, request: ServiceRequest, signature: bytes | None) -> None:
+    """Store the signature sent with the opening (its audit event says when and by whom)."""
     if signature is not None:
-        stored = specimen_signature_store(actor=actor, customer=request.customer, image=signature)
-        request.data = {**request.data, "signature_id": stored.pk}
-        request.save(update_fields=["data"])
+        specimen_signature_store(actor=actor, customer=request.customer, image=signature)
 
 
 def prepare_close(*, branch, customer: Customer, account: BankAccount, data: dict) -> dict:
