@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run worker test lint messages makemessages serve vendor bench check-deploy backup restore clean
+.PHONY: help setup run worker test lint messages makemessages serve vendor vendor-fonts bench check-deploy backup restore clean
 
 help:
 	@echo "make run     - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -84,6 +84,19 @@ vendor:
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.rtl.min.css \
 	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js static/vendor/bootstrap/
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
+
+# The statement PDF's fonts (Noto Sans: Latin, Arabic, the common Simplified Chinese
+# subset) from their pinned npm packages into static/vendor/fonts (committed).
+FONTS = node_modules/@fontsource
+vendor-fonts:
+	npm install --no-save --no-audit --no-fund
+	mkdir -p static/vendor/fonts
+	cp $(FONTS)/noto-sans-arabic/files/noto-sans-arabic-latin-400-normal.woff \
+	   $(FONTS)/noto-sans-arabic/files/noto-sans-arabic-latin-ext-400-normal.woff \
+	   $(FONTS)/noto-sans-arabic/files/noto-sans-arabic-arabic-400-normal.woff \
+	   $(FONTS)/noto-sans-sc/files/noto-sans-sc-chinese-simplified-400-normal.woff static/vendor/fonts/
+	cp $(FONTS)/noto-sans-arabic/LICENSE static/vendor/fonts/OFL-noto-sans-arabic.txt
+	cp $(FONTS)/noto-sans-sc/LICENSE static/vendor/fonts/OFL-noto-sans-sc.txt
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -103,18 +103,37 @@ def customer_create(*, actor, data: dict, idempotency_claim=None) -> Customer:
         with transaction.atomic(durable=True):
             idempotency.begin(idempotency_claim)
             profile = require_perm(actor, Perm.MANAGE_CUSTOMER)
-            customer = Customer.objects.create(number=f"C{_serial('accounts_customer_serial'):07d}",
-                                               home_branch=profile.branch, **clean)
-            audit_event_write(actor=actor, action="customer.created", obj=customer, customer_ref=customer.number,
-                              after={k: clean[k] for k in clean if k not in ("date_of_birth",)})
-            event_publish(event_type="customer.created", aggregate=customer, branch=profile.branch,
-                          payload={"number": customer.number})
+            customer = _customer_insert(actor=actor, branch=profile.branch, clean=clean)
             idempotency.finish(idempotency_claim, customer)
     except IntegrityError as exc:
         if "customer_document_unique" in str(exc):
             raise _document_taken() from None
         raise
     return customer
+
+
+def _customer_insert(*, actor, branch: Branch, clean: dict) -> Customer:
+    customer = Customer.objects.create(number=f"C{_serial('accounts_customer_serial'):07d}", home_branch=branch,
+                                       **clean)
+    audit_event_write(actor=actor, action="customer.created", obj=customer, customer_ref=customer.number,
+                      after={k: clean[k] for k in clean if k not in ("date_of_birth",)})
+    event_publish(event_type="customer.created", aggregate=customer, branch=branch,
+                  payload={"number": customer.number})
+    return customer
+
+
+def customer_register_in_transaction(*, actor, branch: Branch, data: dict) -> Customer:
+    """:func:`customer_create` inside the caller's transaction (the desk registers a new
+    customer together with their first account, so a refused opening leaves no customer)."""
+    _in_transaction("customer_register_in_transaction")
+    clean = _clean_customer(data)
+    try:
+        with transaction.atomic():
+            return _customer_insert(actor=actor, branch=branch, clean=clean)
+    except IntegrityError as exc:
+        if "customer_document_unique" in str(exc):
+            raise _document_taken() from None
+        raise
 
 
 def customer_update(*, actor, number: str, data: dict) -> Customer:
@@ -165,45 +184,63 @@ def account_open_request(*, actor, customer_number: str, product: str, currency:
                          idempotency_claim=None) -> BankAccount:
     """A CSR asks for an account for an existing customer; it stays ``pending`` until a
     supervisor approves the opening."""
+    with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
+        profile = require_perm(actor, Perm.MANAGE_CUSTOMER)
+        customer = Customer.objects.filter(number=customer_number).first()
+        if customer is None:
+            raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND", field="customer_number")
+        account = account_open_pending(actor=actor, branch=profile.branch, customer=customer, product=product,
+                                       currency=currency, overdraft_limit=overdraft_limit,
+                                       joint_holders=joint_holders)
+        approval_request(
+            kind=ACCOUNT_OPEN, branch=profile.branch, subject=account, actor=actor, reason=reason,
+            summary={"account": account.number, "customer": customer.number, "customer_name": customer.full_name,
+                     "product": product, "currency": currency,
+                     "overdraft_limit": Money(account.ledger.overdraft_limit, currency).format()},
+        )
+        idempotency.finish(idempotency_claim, account)
+    return account
+
+
+def _in_transaction(name: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{name} runs inside the calling service's transaction")
+
+
+def account_open_pending(*, actor, branch: Branch, customer: Customer, product: str, currency: str,
+                         overdraft_limit: Money | None = None, joint_holders: list[str] | None = None) -> BankAccount:
+    """Create a ``pending`` account (its ledger account, its holders) inside the caller's
+    transaction, with its audit event; the caller asks for the approval that activates it
+    (:func:`account_open_request` the ``account.open`` kind, the service desk its own
+    four-eyes request), and on approval calls :func:`account_activate`."""
+    _in_transaction("account_open_pending")
     if product not in BankAccount.Product.values:
         raise ApplicationError(_("Unknown product."), code="UNKNOWN_PRODUCT", field="product")
     if overdraft_limit is not None and (overdraft_limit.currency != currency or overdraft_limit.amount < 0):
         raise ApplicationError(_("The overdraft limit must be a non-negative amount in the account's currency."),
                                code="INVALID_OVERDRAFT", field="overdraft_limit")
-    with transaction.atomic(durable=True):
-        idempotency.begin(idempotency_claim)
-        profile = require_perm(actor, Perm.MANAGE_CUSTOMER)
-        cur = _active_currency(currency)
-        customer = Customer.objects.filter(number=customer_number).first()
-        if customer is None:
-            raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND", field="customer_number")
-        if customer.status != Customer.Status.ACTIVE:
-            raise Conflict(_("This customer cannot open accounts (status: %(status)s).")
-                           % {"status": customer.get_status_display()}, code="CUSTOMER_NOT_ACTIVE")
-        others = list(Customer.objects.filter(number__in=joint_holders or []))
-        if len(others) != len(set(joint_holders or [])):
-            raise NotFound(_("A joint holder is not a known customer."), code="CUSTOMER_NOT_FOUND",
-                           field="joint_holders")
-        number = account_number_from_serial(_serial("accounts_account_serial"))
-        ledger = LedgerAccount.objects.create(kind=LedgerAccount.Kind.CUSTOMER, currency=cur, branch=profile.branch,
-                                              name=number, debit_normal=False,
-                                              overdraft_limit=overdraft_limit.amount if overdraft_limit else 0)
-        account = BankAccount.objects.create(number=number, customer=customer, product=product, currency=cur,
-                                             branch=profile.branch, ledger=ledger, status=BankAccount.Status.PENDING)
-        AccountHolder.objects.create(account=account, customer=customer, primary=True)
-        for other in others:
-            if other.pk != customer.pk:
-                AccountHolder.objects.create(account=account, customer=other, primary=False)
-        approval_request(
-            kind=ACCOUNT_OPEN, branch=profile.branch, subject=account, actor=actor, reason=reason,
-            summary={"account": account.number, "customer": customer.number, "customer_name": customer.full_name,
-                     "product": product, "currency": currency,
-                     "overdraft_limit": Money(ledger.overdraft_limit, currency).format()},
-        )
-        audit_event_write(actor=actor, action="account.open_requested", obj=account, customer_ref=customer.number,
-                          after={"number": account.number, "product": product, "currency": currency,
-                                 "overdraft_limit": ledger.overdraft_limit})
-        idempotency.finish(idempotency_claim, account)
+    cur = _active_currency(currency)
+    if customer.status != Customer.Status.ACTIVE:
+        raise Conflict(_("This customer cannot open accounts (status: %(status)s).")
+                       % {"status": customer.get_status_display()}, code="CUSTOMER_NOT_ACTIVE")
+    others = list(Customer.objects.filter(number__in=joint_holders or []))
+    if len(others) != len(set(joint_holders or [])):
+        raise NotFound(_("A joint holder is not a known customer."), code="CUSTOMER_NOT_FOUND",
+                       field="joint_holders")
+    number = account_number_from_serial(_serial("accounts_account_serial"))
+    ledger = LedgerAccount.objects.create(kind=LedgerAccount.Kind.CUSTOMER, currency=cur, branch=branch,
+                                          name=number, debit_normal=False,
+                                          overdraft_limit=overdraft_limit.amount if overdraft_limit else 0)
+    account = BankAccount.objects.create(number=number, customer=customer, product=product, currency=cur,
+                                         branch=branch, ledger=ledger, status=BankAccount.Status.PENDING)
+    AccountHolder.objects.create(account=account, customer=customer, primary=True)
+    for other in others:
+        if other.pk != customer.pk:
+            AccountHolder.objects.create(account=account, customer=other, primary=False)
+    audit_event_write(actor=actor, action="account.open_requested", obj=account, customer_ref=customer.number,
+                      after={"number": account.number, "product": product, "currency": currency,
+                             "overdraft_limit": ledger.overdraft_limit})
     return account
 
 
@@ -229,13 +266,32 @@ def _set_status(account: BankAccount, status: str, actor, action: str, event: st
                                "customer": account.customer.number, "status": status})
 
 
+def account_activate(*, account_id: str, actor) -> BankAccount:
+    """Activate a ``pending`` account whose opening was approved (inside the approving
+    transaction): the ``account.opened`` audit and outbox events."""
+    _in_transaction("account_activate")
+    account = _account_for_update(account_id)
+    if account.status != BankAccount.Status.PENDING:
+        raise Conflict(_("Not possible while the account is %(status)s.") % {"status": account.get_status_display()},
+                       code="INVALID_ACCOUNT_STATUS")
+    _set_status(account, BankAccount.Status.ACTIVE, actor, "account.opened", "account.opened")
+    return account
+
+
+def account_open_refuse(*, account_id: str, actor) -> None:
+    """A ``pending`` account whose opening was refused or withdrawn is closed unused."""
+    _in_transaction("account_open_refuse")
+    account = _account_for_update(account_id)
+    if account.status == BankAccount.Status.PENDING:
+        _set_status(account, BankAccount.Status.CLOSED, actor, "account.open_refused")
+
+
 def _on_open_approved(approval, actor) -> None:
-    _set_status(_account_for_update(approval.subject_id), BankAccount.Status.ACTIVE, actor, "account.opened",
-                "account.opened")
+    account_activate(account_id=approval.subject_id, actor=actor)
 
 
 def _on_open_rejected(approval, actor) -> None:
-    _set_status(_account_for_update(approval.subject_id), BankAccount.Status.CLOSED, actor, "account.open_refused")
+    account_open_refuse(account_id=approval.subject_id, actor=actor)
 
 
 def account_by_number(number: str) -> BankAccount:
@@ -262,7 +318,7 @@ def _status_request(*, actor, number: str, kind: str, allowed_from: set[str], re
             raise Conflict(_("Not possible while the account is %(status)s.") % {"status": account.get_status_display()},
                            code="INVALID_ACCOUNT_STATUS")
         if kind == ACCOUNT_CLOSE:
-            _check_closable(account)
+            account_closable_check(account)
         try:
             with transaction.atomic():
                 approval = approval_request(
@@ -279,7 +335,8 @@ def _status_request(*, actor, number: str, kind: str, allowed_from: set[str], re
     return approval
 
 
-def _check_closable(account: BankAccount) -> None:
+def account_closable_check(account: BankAccount) -> None:
+    """Refuse to close an account with money (either way) or pending holds on it."""
     ledger = LedgerAccount.objects.get(pk=account.ledger_id)
     if ledger.balance != 0:
         raise Conflict(_("The balance must be zero before closing: transfer it out or pay it in cash first."),
@@ -313,11 +370,23 @@ def _on_unfreeze_approved(approval, actor) -> None:
                 "account.unfrozen")
 
 
-def _on_close_approved(approval, actor) -> None:
-    account = _account_for_update(approval.subject_id)
+def account_close_apply(*, account_id: str, actor) -> BankAccount:
+    """Close an account whose closing was approved, inside the caller's transaction: the
+    balance must be zero and no hold pending (checked again under the ledger lock, as money
+    may have moved since the request)."""
+    _in_transaction("account_close_apply")
+    account = _account_for_update(account_id)
+    if account.status not in (BankAccount.Status.ACTIVE, BankAccount.Status.DORMANT):
+        raise Conflict(_("Not possible while the account is %(status)s.") % {"status": account.get_status_display()},
+                       code="INVALID_ACCOUNT_STATUS")
     lock_ledger_accounts([account.ledger_id])
-    _check_closable(account)  # again: money may have moved since the request
+    account_closable_check(account)
     _set_status(account, BankAccount.Status.CLOSED, actor, "account.closed", "account.closed")
+    return account
+
+
+def _on_close_approved(approval, actor) -> None:
+    account_close_apply(account_id=approval.subject_id, actor=actor)
 
 
 # --- transfers ------------------------------------------------------------------------------------
@@ -342,31 +411,41 @@ def _accounts_for_posting(numbers: dict[str, str]) -> dict[str, dict]:
 def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, description: str = "",
                   idempotency_claim=None) -> LedgerTransaction:
     """Move money between two customer accounts of the same currency."""
+    with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
+        tx = transfer_post_in_transaction(actor=actor, from_account=from_account, to_account=to_account,
+                                          amount=amount, description=description)
+        idempotency.finish(idempotency_claim, tx)
+    return tx
+
+
+def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, amount: Money,
+                                 description: str = "") -> LedgerTransaction:
+    """:func:`transfer_post` inside the caller's transaction (a desk request that moves
+    money as part of its fulfilment: an initial deposit, a balance moved out to close)."""
+    _in_transaction("transfer_post_in_transaction")
     if amount.amount <= 0:
         raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
     if from_account == to_account:
         raise ApplicationError(_("Choose two different accounts."), code="SAME_ACCOUNT", field="to_account")
-    with transaction.atomic(durable=True):
-        idempotency.begin(idempotency_claim)
-        profile = require_perm(actor, Perm.POST_TRANSFER)
-        found = _accounts_for_posting({"from_account": from_account, "to_account": to_account})
-        source, target = found["from_account"], found["to_account"]
-        if source["currency_id"] != target["currency_id"]:
-            raise LedgerError(_("Both accounts must be in the same currency; use a currency exchange."),
-                              code="CURRENCY_MISMATCH", field="to_account")
-        details = {"from": from_account, "to": to_account, **amount.as_dict()}
-        tx = ledger_post(
-            kind="transfer", actor=actor, branch=profile.branch, description=description,
-            lines=[Line(source["ledger_id"], DEBIT, amount), Line(target["ledger_id"], CREDIT, amount)],
-            metadata=details,
-            with_rows=lambda tx: [
-                event_build(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
-                            payload={**details, "description": description}),
-                audit_event_build(actor=actor, action="transfer.posted", obj=tx,
-                                  customer_ref=source["customer__number"], after=details),
-            ],
-        )
-        idempotency.finish(idempotency_claim, tx)
+    profile = require_perm(actor, Perm.POST_TRANSFER)
+    found = _accounts_for_posting({"from_account": from_account, "to_account": to_account})
+    source, target = found["from_account"], found["to_account"]
+    if source["currency_id"] != target["currency_id"]:
+        raise LedgerError(_("Both accounts must be in the same currency; use a currency exchange."),
+                          code="CURRENCY_MISMATCH", field="to_account")
+    details = {"from": from_account, "to": to_account, **amount.as_dict()}
+    tx = ledger_post(
+        kind="transfer", actor=actor, branch=profile.branch, description=description,
+        lines=[Line(source["ledger_id"], DEBIT, amount), Line(target["ledger_id"], CREDIT, amount)],
+        metadata=details,
+        with_rows=lambda tx: [
+            event_build(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
+                        payload={**details, "description": description}),
+            audit_event_build(actor=actor, action="transfer.posted", obj=tx,
+                              customer_ref=source["customer__number"], after=details),
+        ],
+    )
     return tx
 
 
@@ -390,21 +469,36 @@ _IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"
 def specimen_signature_capture(*, actor, customer_number: str, image: bytes):
     """Keep a customer's specimen signature (PNG or JPEG, at most 200 KB) for tellers to
     compare at withdrawals."""
-    from accounts.models import SpecimenSignature
+    specimen_signature_check(image)
+    with transaction.atomic(durable=True):
+        require_perm(actor, Perm.MANAGE_CUSTOMER)
+        customer = Customer.objects.filter(number=customer_number).first()
+        if customer is None:
+            raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
+        signature = specimen_signature_store(actor=actor, customer=customer, image=image)
+    return signature
 
+
+def specimen_signature_check(image: bytes) -> str:
+    """The image's content type, or a coded error if it is not a PNG or JPEG of at most 200 KB."""
     content_type = next((ct for magic, ct in _IMAGE_MAGIC.items() if image.startswith(magic)), None)
     if content_type is None:
         raise ApplicationError(_("Upload the signature as a PNG or JPEG image."), code="INVALID_IMAGE",
                                field="image")
     if len(image) > SIGNATURE_MAX_BYTES:
         raise ApplicationError(_("The image is too large (200 KB at most)."), code="IMAGE_TOO_LARGE", field="image")
-    with transaction.atomic(durable=True):
-        require_perm(actor, Perm.MANAGE_CUSTOMER)
-        customer = Customer.objects.filter(number=customer_number).first()
-        if customer is None:
-            raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
-        signature = SpecimenSignature.objects.create(customer=customer, image=image, content_type=content_type,
-                                                     captured_by=actor)
-        audit_event_write(actor=actor, action="customer.signature_captured", obj=customer,
-                          customer_ref=customer.number, after={"bytes": len(image), "type": content_type})
+    return content_type
+
+
+def specimen_signature_store(*, actor, customer: Customer, image: bytes):
+    """Store a checked specimen signature inside the caller's transaction (the desk's
+    account opening captures it with the request), with its audit event."""
+    from accounts.models import SpecimenSignature
+
+    _in_transaction("specimen_signature_store")
+    content_type = specimen_signature_check(image)
+    signature = SpecimenSignature.objects.create(customer=customer, image=image, content_type=content_type,
+                                                 captured_by=actor)
+    audit_event_write(actor=actor, action="customer.signature_captured", obj=customer,
+                      customer_ref=customer.number, after={"bytes": len(image), "type": content_type})
     return signature

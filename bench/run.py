@@ -2,9 +2,9 @@
 same PostgreSQL server, reported as ratios.
 
     .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8]
-                                  [--only platform|ledger|teller|floor|lobby]
+                                  [--only platform|ledger|teller|floor|lobby|desk]
                                   [--teller-requests 300] [--floor-requests 60] [--profile]
-    (or: make bench; --only lobby: bench/lobby_bench.py)
+    (or: make bench; --only lobby: bench/lobby_bench.py; --only desk: bench/desk_bench.py)
 
 1. Reference: pgbench's built-in TPC-B-like script, one client (``-c 1 -T <seconds> -n``),
    in a scratch database ``bench_pgbench`` (initialised at scale 1, dropped at the end).
@@ -26,6 +26,8 @@ same PostgreSQL server, reported as ratios.
    to the bare ``ledger_post`` of the same two lines.
 5. The supervisor's floor (bench/floor_bench.py): the branch board and the approval inbox
    at two sizes of a branch's day: median server time and query count of each.
+5b. The service-desk queue (bench/desk_bench.py, ``--only desk`` only: its own database with
+   100,000 customers and 200,000 requests).
 6. Markdown tables on stdout and under "Latest run" in bench/README.md (``--only teller``
    replaces only the "Cash window" subsection there).
 
@@ -576,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="measuring time per platform operation (default 10)")
     parser.add_argument("--ledger-seconds", type=int, default=8, help="measuring time per posting run (default 8)")
-    parser.add_argument("--only", choices=["platform", "ledger", "teller", "floor", "lobby"],
+    parser.add_argument("--only", choices=["platform", "ledger", "teller", "floor", "lobby", "desk"],
                         help="run one part (prints only, README untouched; teller, floor: replace only their "
                              "subsection)")
     parser.add_argument("--floor-requests", type=int, default=60,
@@ -586,6 +588,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of transfer_post")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args(argv)
+    if args.only == "desk":  # its own throwaway database and README subsection (bench/desk_bench.py)
+        import desk_bench
+
+        return desk_bench.main(["--no-readme"] if args.no_readme else [])
     do_platform, do_ledger = args.only in (None, "platform"), args.only in (None, "ledger")
     do_teller = args.only in (None, "teller")
     do_floor = args.only in (None, "floor")

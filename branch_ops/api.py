@@ -3,7 +3,13 @@ service accounts and tokens. One view per action; explicit input and output seri
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -13,7 +19,7 @@ from branch_ops import approvals, idempotency, webhooks
 from branch_ops.access import access_approval, access_branch, staff_profile
 from branch_ops.audit import audit_chain_verify
 from branch_ops.models import ApiToken, Approval, AuditEvent, StaffProfile
-from branch_ops.outbox import events_feed
+from branch_ops.outbox import EVENT_SCHEMAS, events_feed
 from branch_ops.roles import ROLE_PERMISSIONS, Perm, Role
 from branch_ops.selectors import webhook_deliveries, webhook_subscriptions
 from branch_ops.services import api_token_issue, api_token_revoke, api_token_rotate, service_account_create
@@ -271,20 +277,42 @@ class AuditVerificationApi(APIView):
 
 # --- events ----------------------------------------------------------------------------------------
 
+class EventOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    type = serializers.CharField(source="event_type")
+    created_at = serializers.DateTimeField()
+    branch = serializers.CharField(source="branch.code", allow_null=True, default=None)
+    aggregate_type = serializers.CharField()
+    aggregate_id = serializers.CharField()
+    payload = serializers.JSONField()
+
+
+def _component(event_type: str) -> str:
+    return "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
+
+
+def _documented_events() -> list:
+    """One schema per registered event type (its ``type`` a one-value enum, its payload the
+    registered serializer), plus the generic event for types not documented yet."""
+    documented = []
+    for event_type, (payload, description) in sorted(EVENT_SCHEMAS.items()):
+        attrs = {
+            "type": serializers.ChoiceField(source="event_type", choices=[event_type]),
+            "payload": payload(),
+            "Meta": type("Meta", (), {"ref_name": _component(event_type)}),
+            "__doc__": description or event_type,
+        }
+        documented.append(type(_component(event_type), (EventOutput,), attrs))
+    return [*documented, EventOutput]
+
+
 class EventFeedApi(APIView):
     required_perm = Perm.READ_EVENTS
-
-    class EventOutput(serializers.Serializer):
-        id = serializers.UUIDField(source="public_id")
-        type = serializers.CharField(source="event_type")
-        created_at = serializers.DateTimeField()
-        branch = serializers.CharField(source="branch.code", allow_null=True, default=None)
-        aggregate_type = serializers.CharField()
-        aggregate_id = serializers.CharField()
-        payload = serializers.JSONField()
+    EventOutput = EventOutput
 
     class EventFeedOutput(serializers.Serializer):
-        events = serializers.ListField(child=serializers.DictField())
+        events = PolymorphicProxySerializer(component_name="FeedEvent", serializers=_documented_events,
+                                            resource_type_field_name=None, many=True)
         next_cursor = serializers.CharField(allow_null=True)
 
     @extend_schema(

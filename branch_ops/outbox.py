@@ -20,6 +20,19 @@ from django.utils.translation import gettext as _
 from branch_ops.errors import ApplicationError
 from branch_ops.models import Branch, OutboxEvent
 
+#: event type -> (payload serializer class, description): registered by the app that emits
+#: the event (in its ``AppConfig.ready``) so that the feed's OpenAPI schema documents it
+#: without ``branch_ops`` importing any app
+EVENT_SCHEMAS: dict[str, tuple[type, str]] = {}
+
+
+def event_schema_register(event_type: str, payload_serializer: type, description: str = "") -> None:
+    """Document the payload of ``event_type`` in the event feed's schema (once per type)."""
+    known = EVENT_SCHEMAS.get(event_type)
+    if known is not None and known[0] is not payload_serializer:
+        raise ValueError(f"event type {event_type!r} is already documented by {known[0].__name__}")
+    EVENT_SCHEMAS[event_type] = (payload_serializer, description)
+
 
 def event_build(*, event_type: str, aggregate, payload: dict, branch: Branch | None = None,
                 aggregate_type: str = "", aggregate_id: str = "") -> OutboxEvent:

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import api as accounts_api
 from branch_ops import api, health, views
+from branch_ops.floor import customer_page as floor_customer_page
 from complaints import api as complaints_api
 from customer_service import api as cs_api
 from teller import api as teller_api
@@ -68,6 +69,8 @@ api_v1 = [
     path("service-requests/<str:number>/", cs_api.RequestDetailApi.as_view(), name="service-request-detail"),
     path("service-requests/<str:number>/statement.csv", cs_api.StatementCsvApi.as_view(),
          name="service-request-statement-csv"),
+    path("service-requests/<str:number>/statement.pdf", cs_api.StatementPdfApi.as_view(),
+         name="service-request-statement-pdf"),
     path("customers/<str:number>/offers/", cs_api.CustomerOffersApi.as_view(), name="customer-offers"),
     *[path(f"service-requests/<str:number>/{action}/", cs_api.action_view(action),
            name=f"service-request-{action}")
@@ -92,6 +95,8 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", health.metrics, name="metrics"),
+    path("floor/customers/<str:customer_number>/complaints/", floor_customer_page.customer_complaints_panel,
+         name="floor-customer-complaints"),
     path("", include("accounts.urls")),
     path("", include("teller.urls")),
     path("", include("customer_service.urls")),

@@ -44,7 +44,9 @@ class RequestListCreateApi(APIView):
 
     class RequestCreateInput(serializers.Serializer):
         kind = serializers.ChoiceField(choices=RequestKind.values)
-        customer_number = serializers.CharField(max_length=20)
+        customer_number = serializers.CharField(
+            max_length=20, required=False, allow_blank=True, default="",
+            help_text="Empty only for an account opening whose data carries `new_customer`.")
         account_number = serializers.CharField(max_length=34, required=False, allow_blank=True)
         data = serializers.DictField(required=False, default=dict)
         submit = serializers.BooleanField(required=False, default=True)
@@ -67,7 +69,25 @@ class RequestListCreateApi(APIView):
                            "data": {"card": "<card id>", "reason": "lost"}}),
                        OpenApiExample("Order a cheque book", request_only=True, value={
                            "kind": "cheque_book", "customer_number": "C0000101", "account_number": "000100000114",
-                           "data": {"leaves": 25}})],
+                           "data": {"leaves": 25}}),
+                       OpenApiExample("Open an account (existing customer, deposit by transfer)", request_only=True,
+                                      value={"kind": "account_open", "customer_number": "C0000101", "data": {
+                                          "identity_verified": True, "document_seen": "passport P1234567",
+                                          "product": "savings", "currency": "AED",
+                                          "signature": "<base64 PNG or JPEG; omit to use the one on file>",
+                                          "initial_deposit": {"amount": 100000, "source": "transfer",
+                                                              "from_account": "000100000114"}}}),
+                       OpenApiExample("Open an account for a new customer (cash deposit)", request_only=True,
+                                      value={"kind": "account_open", "customer_number": "", "data": {
+                                          "new_customer": {"full_name": "سارة الهاشمي", "latin_name": "Sara Al Hashemi",
+                                                           "document_type": "passport", "document_number": "X998877",
+                                                           "document_country": "AE", "date_of_birth": "1990-04-01"},
+                                          "identity_verified": True, "document_seen": "passport X998877",
+                                          "product": "current", "currency": "AED", "signature": "<base64 PNG>",
+                                          "initial_deposit": {"amount": 50000, "source": "cash"}}}),
+                       OpenApiExample("Close an account, moving its balance", request_only=True, value={
+                           "kind": "account_close", "customer_number": "C0000101", "account_number": "000100000114",
+                           "data": {"transfer_to": "000100000122", "reason": "moving abroad"}})],
                    summary="Take a request (submitted at once unless submit=false)")
     def post(self, request):
         data = self.RequestCreateInput(data=request.data)
@@ -139,6 +159,23 @@ class StatementCsvApi(APIView):
         filename, text = selectors.statement_csv(actor=request.user, number=number)
         response = HttpResponse(text, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class StatementPdfApi(APIView):
+    required_perm = Perm.CREATE_REQUEST
+
+    @extend_schema(responses={(200, "application/pdf"): bytes},
+                   summary="The statement a statement request asked for, as PDF (Arabic and Chinese shaped)")
+    def get(self, request, number: str):
+        from django.http import HttpResponse
+
+        from customer_service.statement_pdf import statement_pdf
+
+        statement = selectors.request_statement(actor=request.user, number=number)
+        response = HttpResponse(statement_pdf(statement, locale=request.LANGUAGE_CODE), content_type="application/pdf")
+        response["Content-Disposition"] = (f'attachment; filename="statement-{statement.account.number}-'
+                                           f'{statement.start}-{statement.end}.pdf"')
         return response
 
 

@@ -7,6 +7,8 @@ class CustomerServiceConfig(AppConfig):
     verbose_name = _("Service desk")
 
     def ready(self):
+        from customer_service.events import register_event_schemas
         from customer_service.services import register_approval_kinds
 
         register_approval_kinds()
+        register_event_schemas()

@@ -70,3 +70,26 @@ def seed_desk_demo(branch, users: dict) -> None:
     rejected = new("account_update", b, {"phone": "+971509998877"})
     approval_decide(approval_id=Approval.objects.get(subject_id=str(rejected.public_id)).public_id, actor=sup,
                     approve=False, reason="the customer was not present")
+    # account opening and closing: an opening (with a deposit by transfer) waiting for a
+    # supervisor, one approved whose cash deposit the teller is to take, and an empty account
+    # opened at the desk whose closing waits for approval
+    def opening(account, **data):
+        return request_create(actor=csr, kind="account_open", customer_number=account.customer.number, data={
+            "identity_verified": True, "document_seen": "passport (demo)", "product": "savings",
+            "currency": branch.currency_id, "signature": DEMO_SIGNATURE, **data})
+
+    opening(a, initial_deposit={"amount": 10_000, "source": "transfer", "from_account": a.number})
+    cash = opening(b, initial_deposit={"amount": 50_000, "source": "cash"})
+    approval_decide(approval_id=Approval.objects.get(subject_id=str(cash.public_id)).public_id, actor=sup,
+                    approve=True, reason="documents complete")
+    empty = opening(b, product="current")
+    approval_decide(approval_id=Approval.objects.get(subject_id=str(empty.public_id)).public_id, actor=sup,
+                    approve=True, reason="documents complete")
+    empty.refresh_from_db()
+    request_create(actor=csr, kind="account_close", customer_number=b.customer.number,
+                   account_number=empty.account.number, data={"reason": "opened by mistake"})
+
+
+#: a 1×1 transparent PNG standing for a scanned signature
+DEMO_SIGNATURE = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+

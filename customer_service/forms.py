@@ -183,6 +183,17 @@ class RequestCreateForm(StyledForm):
         elif kind == "statement":
             fields["start"] = forms.DateField(label=_("From"), widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
             fields["end"] = forms.DateField(label=_("To"), widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
+        elif kind == "account_open":
+            fields.update(self._open_fields())
+        elif kind == "account_close":
+            fields["transfer_to"] = forms.ChoiceField(
+                label=_("Move the balance to"), required=False,
+                help_text=_("Another account of the customer in the same currency; leave empty when the balance is "
+                            "zero (pay out cash at the window first)."),
+                choices=[("", "—")] + [(number, self._account_label(a)) for number, a in self._accounts.items()
+                                       if a.status == "active"])
+            fields["reason"] = forms.CharField(label=_("Reason"), max_length=500, required=False,
+                                               widget=forms.TextInput(attrs={"dir": "auto"}))
         elif kind == "account_update":
             fields["address"] = forms.CharField(label=_("New address"), max_length=500, required=False,
                                                 widget=forms.Textarea(attrs={"rows": 2, "dir": "auto"}))
@@ -191,6 +202,34 @@ class RequestCreateForm(StyledForm):
             fields["email"] = forms.CharField(label=_("New e-mail"), max_length=254, required=False,
                                               widget=forms.EmailInput(attrs={"dir": "ltr"}))
         return fields
+
+    def _open_fields(self) -> dict[str, forms.Field]:
+        from accounts.models import BankAccount
+        from branch_ops.models import Currency
+
+        currencies = list(Currency.objects.filter(active=True).order_by("code").values_list("code", flat=True))
+        return {
+            "identity_verified": forms.BooleanField(
+                label=_("I have verified the customer's identity against the original document"), required=False),
+            "document_seen": forms.CharField(label=_("Document seen (type and number)"), max_length=80,
+                                             widget=forms.TextInput(attrs={"dir": "ltr", "autocomplete": "off"})),
+            "product": forms.ChoiceField(label=_("Product"), choices=BankAccount.Product.choices),
+            "currency": forms.ChoiceField(label=_("Currency"), initial=self.currency,
+                                          choices=[(code, code) for code in currencies]),
+            "signature": forms.FileField(
+                label=_("Specimen signature (PNG or JPEG)"), required=False,
+                help_text=_("Leave empty to keep the signature already on file."),
+                widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"})),
+            "deposit_amount": forms.CharField(label=_("Initial deposit"), max_length=40, required=False,
+                                              help_text=_("In the account's currency; leave empty for none."),
+                                              widget=forms.TextInput(attrs=_AMOUNT)),
+            "deposit_source": forms.ChoiceField(label=_("Paid by"), required=False, choices=[
+                ("", "—"), ("cash", _("Cash at the window")), ("transfer", _("Transfer from an account"))]),
+            "deposit_from_account": forms.ChoiceField(
+                label=_("From account"), required=False,
+                choices=[("", "—")] + [(number, self._account_label(a)) for number, a in self._accounts.items()
+                                       if a.status == "active"]),
+        }
 
     @staticmethod
     def _account_label(account) -> str:
@@ -219,6 +258,16 @@ class RequestCreateForm(StyledForm):
     def clean_monthly_obligations(self):
         return self._amount("monthly_obligations", required=False)
 
+    def clean(self):
+        data = super().clean()
+        if self.request_kind == "account_open" and data.get("currency"):
+            text = (data.get("deposit_amount") or "").strip()
+            try:
+                data["deposit_amount"] = Money.parse(text, data["currency"], locale=self.locale).amount if text else 0
+            except ApplicationError as exc:
+                self.add_error("deposit_amount", exc.message)
+        return data
+
     def clean_kind(self):
         if self.cleaned_data["kind"] != self.request_kind:
             raise forms.ValidationError(_("Unknown kind of request."), code="invalid")
@@ -242,4 +291,15 @@ class RequestCreateForm(StyledForm):
             data = {"start": data["start"].isoformat(), "end": data["end"].isoformat()}
         elif self.request_kind == "account_update":
             data = {k: v.strip() for k, v in data.items() if v and v.strip()}
+        elif self.request_kind == "account_open":
+            import base64
+
+            upload = data.pop("signature", None)
+            deposit = {"amount": data.pop("deposit_amount") or 0, "source": data.pop("deposit_source") or None,
+                       "from_account": data.pop("deposit_from_account", None) or None}
+            data["initial_deposit"] = deposit if deposit["amount"] else None
+            if upload:
+                data["signature"] = base64.b64encode(upload.read()).decode()
+        elif self.request_kind == "account_close":
+            data = {"transfer_to": data.get("transfer_to") or None, "reason": data.get("reason", "")}
         return data

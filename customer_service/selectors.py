@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import django_filters
 from django.db.models import Q
 from django.utils import timezone
@@ -78,44 +81,71 @@ def customer_desk_view(*, actor, customer) -> dict:
     }
 
 
-def statement_csv(*, actor, number: str) -> tuple[str, str]:
-    """The statement a ``statement`` request asked for, as CSV (UTF-8 with BOM so that
-    spreadsheet programs show Arabic and Chinese right): filename and text. Its totals are
-    the ledger's: every line comes from ``accounts.selectors.account_statement``."""
-    import csv
-    import datetime as dt
-    import io
+@dataclass
+class RequestStatement:
+    """The whole statement a ``statement`` request asked for, read once from the ledger
+    (``accounts.selectors.account_statement``, page by page) and shared by the screen, the
+    printable page, the CSV and the PDF, so their totals are the ledger's."""
 
+    request: ServiceRequest
+    start: dt.date
+    end: dt.date
+    opening_balance: int
+    closing_balance: int
+    lines: list
+    debits: int
+    credits: int
+
+    @property
+    def account(self):
+        return self.request.account
+
+    @property
+    def currency(self) -> str:
+        return self.request.account.currency_id
+
+
+def request_statement(*, actor, number: str) -> RequestStatement:
     from accounts.selectors import account_statement
 
     request = request_detail(actor=actor, number=number)
     if request.kind != RequestKind.STATEMENT:
         raise NotFound(_("No such statement."), code="REQUEST_NOT_FOUND")
     start, end = dt.date.fromisoformat(request.data["start"]), dt.date.fromisoformat(request.data["end"])
+    page = first = account_statement(account=request.account, start=start, end=end, limit=500)
+    lines = list(page.lines)
+    while page.next_cursor:
+        page = account_statement(account=request.account, start=start, end=end, after=page.next_cursor, limit=500)
+        lines.extend(page.lines)
+    return RequestStatement(request=request, start=start, end=end, opening_balance=first.opening_balance,
+                            closing_balance=first.closing_balance, lines=lines,
+                            debits=sum(line.debit for line in lines), credits=sum(line.credit for line in lines))
+
+
+def statement_csv(*, actor, number: str) -> tuple[str, str]:
+    """The statement a ``statement`` request asked for, as CSV (UTF-8 with BOM so that
+    spreadsheet programs show Arabic and Chinese right): filename and text."""
+    import csv
+    import io
+
+    st = request_statement(actor=actor, number=number)
+    account, cur = st.account, st.currency
+
+    def amount(value: int) -> str:
+        return str(Money(value, cur).to_decimal())
+
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    account = request.account
-    writer.writerow([_("Account"), account.number, account.currency_id, request.customer.full_name])
-    first = account_statement(account=account, start=start, end=end, limit=500)
-    writer.writerow([_("Opening balance"), "", "", "", str(Money(first.opening_balance, account.currency_id).to_decimal())])
+    writer.writerow([_("Account"), account.number, cur, st.request.customer.full_name])
+    writer.writerow([_("Opening balance"), "", "", "", amount(st.opening_balance)])
     writer.writerow([_("Date"), _("Description"), _("Debit"), _("Credit"), _("Balance"), _("Reference")])
-    page, debits, credits = first, 0, 0
-    while True:
-        for line in page.lines:
-            debits += line.debit
-            credits += line.credit
-            writer.writerow([line.posted_at.isoformat(), line.description or line.kind,
-                             str(Money(line.debit, account.currency_id).to_decimal()) if line.debit else "",
-                             str(Money(line.credit, account.currency_id).to_decimal()) if line.credit else "",
-                             str(Money(line.balance, account.currency_id).to_decimal()), line.reference])
-        if not page.next_cursor:
-            break
-        page = account_statement(account=account, start=start, end=end, after=page.next_cursor, limit=500)
-    writer.writerow([_("Totals"), "", str(Money(debits, account.currency_id).to_decimal()),
-                     str(Money(credits, account.currency_id).to_decimal()),
-                     str(Money(first.closing_balance, account.currency_id).to_decimal()), ""])
-    return f"statement-{account.number}-{start}-{end}.csv", out.getvalue()
+    for line in st.lines:
+        writer.writerow([line.posted_at.isoformat(), line.description or line.kind,
+                         amount(line.debit) if line.debit else "", amount(line.credit) if line.credit else "",
+                         amount(line.balance), line.reference])
+    writer.writerow([_("Totals"), "", amount(st.debits), amount(st.credits), amount(st.closing_balance), ""])
+    return f"statement-{account.number}-{st.start}-{st.end}.csv", out.getvalue()
 
 
 def eligible_offers(*, actor, customer) -> list:

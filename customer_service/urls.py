@@ -13,6 +13,12 @@ urlpatterns: list = [
     path("desk/requests/<str:number>/fulfil/", views.request_fulfil, name="request-fulfil"),
     path("desk/requests/<str:number>/cancel/", views.request_cancel, name="request-cancel"),
     path("desk/requests/<str:number>/cheque-book/", views.cheque_book_advance, name="request-cheque-book"),
+    path("desk/requests/<str:number>/statement/", views.statement_page, name="request-statement"),
+    path("desk/requests/<str:number>/statement.pdf", views.statement_download, {"fmt": "pdf"},
+         name="request-statement-pdf"),
+    path("desk/requests/<str:number>/statement.csv", views.statement_download, {"fmt": "csv"},
+         name="request-statement-csv"),
+    path("desk/account-opening/new-customer/", views.account_open_new_customer, name="account-open-new-customer"),
     path("desk/customers/<str:customer_number>/", views.desk_customer, name="desk-customer"),
     path("desk/customers/<str:customer_number>/requests/new/", views.request_new, name="request-new"),
 ]

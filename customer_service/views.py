@@ -266,10 +266,10 @@ def desk_customer(request, customer_number: str):
 
 # --- a new request -------------------------------------------------------------------------------------
 
-def _request_form(request, profile, kind: str, glance, desk, data=None) -> RequestCreateForm:
+def _request_form(request, profile, kind: str, glance, desk, data=None, files=None) -> RequestCreateForm:
     accounts = [line.account for line in glance.accounts if line.account.status not in ("pending", "closed")]
     cards = [card for card in desk["cards"] if card.status != Card.Status.REPLACED]
-    return RequestCreateForm(data, kind=kind, accounts=accounts, cards=cards, currency=profile.branch.currency_id,
+    return RequestCreateForm(data, files, kind=kind, accounts=accounts, cards=cards, currency=profile.branch.currency_id,
                              locale=request.LANGUAGE_CODE)
 
 
@@ -290,7 +290,7 @@ def request_new(request, customer_number: str):
     if request.method == "GET":
         form = _request_form(request, profile, kind, glance, desk)
         return render(request, "customer_service/request_form.html", {**context, "form": form})
-    form = _request_form(request, profile, kind, glance, desk, data=request.POST)
+    form = _request_form(request, profile, kind, glance, desk, data=request.POST, files=request.FILES)
     status = 400
     if form.is_valid():
         account_number, data = form.account_number(), form.service_data()
@@ -304,7 +304,7 @@ def request_new(request, customer_number: str):
                 render=lambda sr: (201, {"number": sr.number, "status": sr.status}),
             )
         except ApplicationError as exc:
-            status = _show_error(form, exc, fields={"account_number": "account"})
+            status = _show_error(form, exc, fields={"account_number": "account", "initial_deposit": "deposit_amount"})
         else:
             number = outcome.body["number"]
             if outcome.replayed:
@@ -320,3 +320,88 @@ def request_new(request, customer_number: str):
     form.data = form.data.copy()
     form.data["idempotency_key"] = str(RequestCreateForm.base_fields["idempotency_key"].initial())
     return render(request, "customer_service/request_form.html", {**context, "form": form}, status=status)
+
+
+# --- a statement: on screen (printable), as PDF and as CSV ------------------------------------------------
+
+@login_required
+@require_GET
+def statement_page(request, number: str):
+    _require(request, Perm.CREATE_REQUEST)
+    try:
+        statement = selectors.request_statement(actor=request.user, number=number)
+    except ApplicationError as exc:
+        return _problem(request, exc)
+    return render(request, "customer_service/statement.html", {
+        "st": statement, "sr": statement.request, "currency": statement.currency,
+        "time_zone": statement.request.branch.time_zone})
+
+
+@login_required
+@require_GET
+def statement_download(request, number: str, fmt: str):
+    from django.http import HttpResponse
+
+    from customer_service.statement_pdf import statement_pdf
+
+    _require(request, Perm.CREATE_REQUEST)
+    try:
+        if fmt == "csv":
+            filename, text = selectors.statement_csv(actor=request.user, number=number)
+            response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        else:
+            statement = selectors.request_statement(actor=request.user, number=number)
+            filename = f"statement-{statement.account.number}-{statement.start}-{statement.end}.pdf"
+            response = HttpResponse(statement_pdf(statement, locale=request.LANGUAGE_CODE),
+                                    content_type="application/pdf")
+    except ApplicationError as exc:
+        return _problem(request, exc)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- an account opening for a new customer ------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_open_new_customer(request):
+    """The customer's KYC details and the opening on one page: the service registers the
+    customer and takes the opening in one transaction (a refused opening leaves no customer)."""
+    from accounts.forms import CustomerForm
+
+    profile = _require(request, Perm.CREATE_REQUEST)
+    _require(request, Perm.MANAGE_CUSTOMER)
+    data = request.POST if request.method == "POST" else None
+    customer_form = CustomerForm(data, prefix="customer")
+    form = RequestCreateForm(data, request.FILES or None, kind="account_open", currency=profile.branch.currency_id,
+                             locale=request.LANGUAGE_CODE)
+    # a new customer has no account to transfer from: the initial deposit is cash at the window
+    form.fields.pop("deposit_from_account")
+    form.fields["deposit_source"].choices = [("", "—"), ("cash", _("Cash at the window"))]
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if customer_form.is_valid() and form.is_valid():
+            new_customer = {k: v for k, v in customer_form.cleaned_data.items() if v not in (None, "")}
+            service_data = {**form.service_data(), "new_customer": new_customer}
+            try:
+                outcome = idempotency.run_idempotent(
+                    request, key=str(form.cleaned_data["idempotency_key"]), scope="service_request.create",
+                    required=True, data={"kind": "account_open", "customer_number": "", "data": service_data},
+                    perform=lambda claim: services.request_create(
+                        actor=request.user, kind="account_open", customer_number="", data=service_data,
+                        idempotency_claim=claim),
+                    render=lambda sr: (201, {"number": sr.number, "status": sr.status}),
+                )
+            except ApplicationError as exc:
+                target = customer_form if exc.field in customer_form.fields else form
+                status = _show_error(target, exc, fields={"initial_deposit": "deposit_amount"})
+            else:
+                messages.success(request, _("Request %(number)s was taken. It takes effect when it is approved.")
+                                 % {"number": outcome.body["number"]})
+                return redirect("request-detail", number=outcome.body["number"])
+        form.data = form.data.copy()
+        form.data["idempotency_key"] = str(RequestCreateForm.base_fields["idempotency_key"].initial())
+    return render(request, "customer_service/account_open_new.html",
+                  {"customer_form": customer_form, "form": form}, status=status)
+

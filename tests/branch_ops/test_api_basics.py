@@ -8,6 +8,7 @@ from django.utils import timezone
 from branch_ops.models import ApiToken, OutboxEvent
 from branch_ops.outbox import event_publish
 from branch_ops.services import api_token_issue, api_token_revoke, service_account_create
+from tests.helpers import wait_until_committed_events_are_past_the_horizon
 
 # --- problem documents -------------------------------------------------------------------------------
 
@@ -98,22 +99,6 @@ def test_a_service_account_cannot_sign_in_to_the_screens(client, robot):
 
 # --- event feed --------------------------------------------------------------------------------------
 
-def _wait_until_committed_events_are_past_the_horizon(timeout=20.0):
-    """The feed's horizon is the cluster's oldest running transaction: a transaction of
-    another database on the same server (a parallel test worker, a benchmark) delays the
-    feed — never reorders it. Wait for that, up to ``timeout``."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > "
-                        "coalesce((SELECT max(txid) FROM branch_ops_outboxevent), 0)")
-            if cur.fetchone()[0] or time.monotonic() > deadline:
-                return
-        time.sleep(0.05)
-
-
 @pytest.mark.django_db(transaction=True)  # the feed shows committed transactions only
 def test_event_feed_pages_with_a_cursor_and_shows_only_my_branch(api, staff, branch, other_branch):
     for i in range(5):
@@ -124,7 +109,7 @@ def test_event_feed_pages_with_a_cursor_and_shows_only_my_branch(api, staff, bra
         event_publish(event_type="test.elsewhere", aggregate=None, aggregate_type="test", aggregate_id="x",
                       payload={}, branch=other_branch)
     client = api(staff["supervisor"])
-    _wait_until_committed_events_are_past_the_horizon()
+    wait_until_committed_events_are_past_the_horizon()
 
     first = client.get("/api/v1/events/?limit=3").json()
     second = client.get(f"/api/v1/events/?limit=3&after={first['next_cursor']}").json()
@@ -176,7 +161,7 @@ def test_the_feed_never_skips_an_event_of_a_transaction_that_commits_late(client
     while_a_open = api_client.get("/api/v1/events/").json()
     release_a.set()
     thread.join()
-    _wait_until_committed_events_are_past_the_horizon()
+    wait_until_committed_events_are_past_the_horizon()
     after = api_client.get("/api/v1/events/").json()
 
     assert [e["aggregate_id"] for e in while_a_open["events"]] == []

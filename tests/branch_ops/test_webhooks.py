@@ -23,6 +23,7 @@ from branch_ops.webhooks import (
     webhooks_fan_out,
 )
 from tests.factories import BranchFactory, make_staff
+from tests.helpers import wait_until_committed_events_are_past_the_horizon
 
 
 class Receiver:
@@ -75,6 +76,7 @@ def publish(branch, event_type, n):
 
 
 def deliver_all(rounds=10):
+    wait_until_committed_events_are_past_the_horizon()
     webhooks_fan_out()
     for _ in range(rounds):
         if not webhooks_deliver_due():
@@ -134,6 +136,7 @@ def test_a_500_is_retried_and_the_next_event_waits_for_it(supervisor, tx_branch,
         sub, secret = webhook_subscription_create(actor=supervisor, url=rx.url, event_types=["*"])
         publish(tx_branch, "thing.happened", 0)
         publish(tx_branch, "thing.happened", 1)
+        wait_until_committed_events_are_past_the_horizon()
         webhooks_fan_out()
         assert webhooks_deliver_due() >= 1
         deliver_all()
@@ -351,6 +354,7 @@ def test_two_workers_at_once_keep_the_order_and_send_each_event_once(supervisor,
         webhook_subscription_create(actor=supervisor, url=rx.url, event_types=["*"])
         for n in range(20):
             publish(tx_branch, "thing.happened", n)
+        wait_until_committed_events_are_past_the_horizon()
         webhooks_fan_out()
         errors = []
 

@@ -255,3 +255,13 @@ def test_a_full_card_number_in_a_note_or_reason_is_refused(desk):
     assert err.value.code == "FULL_PAN_REFUSED"
     sr.refresh_from_db()
     assert sr.status == "submitted"
+
+
+def test_a_card_id_whose_digits_pass_luhn_is_not_taken_for_a_card_number(desk):
+    """A UUID such as 41111111-1111-1111-a… holds 16 digits in a row that pass Luhn; once
+    in a few thousand cards the block of a real card was refused as FULL_PAN_REFUSED."""
+    card = _issue_card(desk)
+    lookalike = uuid.UUID("41111111-1111-1111-a111-111111111111")
+    Card.objects.filter(pk=card.pk).update(public_id=lookalike)
+    sr = _create(desk, "card_block", {"card": str(lookalike), "reason": "lost"})
+    assert sr.status == "fulfilled"

@@ -40,6 +40,7 @@ from customer_service.models import (
     StoppedCheque,
 )
 from customer_service.selectors import approval_describe_requests
+from customer_service.services import account_requests
 
 APPROVAL_ROUTINE = "cs.request.routine"
 APPROVAL_FOUR_EYES = "cs.request.four_eyes"
@@ -60,6 +61,8 @@ class KindRule:
 
 #: the kinds' rules, in one place (data, not code paths)
 KIND_RULES: dict[str, KindRule] = {
+    RequestKind.ACCOUNT_OPEN: KindRule("four_eyes", 48, False, core_banking_cares=True),
+    RequestKind.ACCOUNT_CLOSE: KindRule("four_eyes", 48, True, core_banking_cares=True),
     RequestKind.ACCOUNT_UPDATE: KindRule("routine", 24, False, core_banking_cares=True),
     RequestKind.CARD_ISSUE: KindRule(None, 72, True, core_banking_cares=True),
     RequestKind.CARD_REPLACE: KindRule(None, 72, True, core_banking_cares=True),
@@ -163,9 +166,19 @@ def _refuse_secrets(data: dict) -> None:
         if "pin" in key.lower() and value not in (None, ""):
             raise RequestError(_("A PIN is never entered here: the card processor sends it to the customer."),
                                code="PIN_NOT_ACCEPTED", field=key)
-        if isinstance(value, str) and looks_like_pan(value):
+        if isinstance(value, str) and not _is_uuid(value) and looks_like_pan(value):
             raise RequestError(_("Never enter a full card number: use the masked number (first 6 and last 4)."),
                                code="FULL_PAN_REFUSED", field=key)
+
+
+def _is_uuid(value: str) -> bool:
+    """A card's id (a UUID) can hold a run of digits that passes Luhn: it is not a card number."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def _loan_preview(data: dict) -> dict:
@@ -368,10 +381,19 @@ def request_create(*, actor, kind: str, customer_number: str, account_number: st
         raise RequestError(_("Unknown kind of request."), code="UNKNOWN_KIND", field="kind")
     rule = KIND_RULES[kind]
     data = dict(data or {})
+    signature = account_requests.signature_bytes(data.pop("signature", None))
+    new_customer = data.pop("new_customer", None) if kind == RequestKind.ACCOUNT_OPEN else None
+    if kind == RequestKind.ACCOUNT_OPEN and account_number:
+        raise RequestError(_("An opening creates its account: give no account number."), code="ACCOUNT_NOT_EXPECTED",
+                           field="account_number")
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.CREATE_REQUEST)
-        customer = Customer.objects.filter(number=customer_number).first()
+        if new_customer and not customer_number:
+            require_perm(actor, Perm.MANAGE_CUSTOMER)
+            customer = account_requests.new_customer(actor=actor, branch=profile.branch, data=new_customer)
+        else:
+            customer = Customer.objects.filter(number=customer_number).first()
         if customer is None:
             raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND", field="customer_number")
         account = None
@@ -383,11 +405,20 @@ def request_create(*, actor, kind: str, customer_number: str, account_number: st
             if account is None or not account.holder_links.filter(customer=customer).exists():
                 raise NotFound(_("This customer holds no such account."), code="ACCOUNT_NOT_FOUND",
                                field="account_number")
-        clean = _prepare(kind, account, data)
+        if kind == RequestKind.ACCOUNT_OPEN:
+            _refuse_secrets(data)
+            clean = account_requests.prepare_open(customer=customer, data=data, signature=signature)
+        elif kind == RequestKind.ACCOUNT_CLOSE:
+            _refuse_secrets(data)
+            clean = account_requests.prepare_close(branch=profile.branch, customer=customer, account=account, data=data)
+        else:
+            clean = _prepare(kind, account, data)
         request = ServiceRequest.objects.create(
             number=_serial(), kind=kind, customer=customer, account=account, branch=profile.branch,
             created_by=actor, data=clean, due_at=timezone.now() + timedelta(hours=rule.sla_hours))
         _move(request, "draft", actor)
+        if kind == RequestKind.ACCOUNT_OPEN:
+            account_requests.capture_signature(actor=actor, request=request, signature=signature)
         if submit:
             _submit(request, actor)
         idempotency.finish(idempotency_claim, request)
@@ -401,6 +432,8 @@ def _submit(request: ServiceRequest, actor) -> None:
         _effect_immediate(request, actor)
         _move(request, "fulfilled", actor, _("done at the desk"))
     elif rule.approval:
+        if request.kind in account_requests.ACCOUNT_KINDS:
+            account_requests.on_submit(actor=actor, request=request)
         _move(request, "awaiting_approval", actor)
         approval_request(
             kind=APPROVAL_ROUTINE if rule.approval == "routine" else APPROVAL_FOUR_EYES, branch=request.branch,
@@ -415,6 +448,8 @@ def _submit(request: ServiceRequest, actor) -> None:
 def _summary(request: ServiceRequest) -> dict:
     if request.kind == RequestKind.ACCOUNT_UPDATE:
         return {f"new {k}": v for k, v in request.data["changes"].items()}
+    if request.kind in account_requests.ACCOUNT_KINDS:
+        return account_requests.summary(request)
     return {}
 
 
@@ -468,6 +503,8 @@ def request_fulfil(*, actor, number: str, note: str = "", data: dict | None = No
         _require_assignee(request, actor)
         if request.kind == RequestKind.CHEQUE_BOOK:
             raise Conflict(_("A cheque book request completes when the book is delivered."), code="USE_CHEQUE_TRACKING")
+        if request.kind in account_requests.ACCOUNT_KINDS:
+            account_requests.fulfil(actor=actor, request=request)
         if request.kind in (RequestKind.CARD_ISSUE, RequestKind.CARD_REPLACE):
             masked = str(data.get("masked_pan", "")).replace(" ", "")
             if looks_like_pan(masked):
@@ -501,6 +538,7 @@ def request_cancel(*, actor, number: str, reason: str) -> ServiceRequest:
             from branch_ops.approvals import approval_cancel_in_transaction
 
             approval_cancel_in_transaction(subject=request, actor=actor, reason=reason)
+            account_requests.on_refused(actor=actor, request=request)
         _move(request, "cancelled", actor, reason)
     return request
 
@@ -567,7 +605,11 @@ def _subject(approval) -> ServiceRequest:
 def _on_approved(approval, actor) -> None:
     request = _subject(approval)
     _move(request, "approved", actor, approval.decision_reason)
-    _effect_on_approval(request, actor)
+    if request.kind in account_requests.ACCOUNT_KINDS:
+        if not account_requests.on_approved(actor=actor, request=request):
+            return  # the CSR fulfils it (an initial deposit, a closing)
+    else:
+        _effect_on_approval(request, actor)
     _move(request, "fulfilled", actor, _("applied on approval"))
 
 
@@ -575,6 +617,7 @@ def _on_rejected(approval, actor) -> None:
     request = _subject(approval)
     if request.status == "awaiting_approval":
         _move(request, "rejected" if approval.status == "rejected" else "cancelled", actor, approval.decision_reason)
+        account_requests.on_refused(actor=actor, request=request)
 
 
 def register_approval_kinds() -> None:
