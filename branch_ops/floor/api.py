@@ -185,7 +185,7 @@ class BoardOutput(serializers.Serializer):
     complaints = ComplaintsOutput()
     alerts = AlertsOutput()
     approvals_waiting = serializers.IntegerField()
-    lobby = serializers.JSONField(allow_null=True, help_text="not yet available: always null")
+    lobby = serializers.JSONField(allow_null=True, help_text="the lobby queue: lobby_summary() per service and in total")
 
 
 class BoardApi(APIView):
@@ -309,7 +309,7 @@ class ReportOutput(serializers.Serializer):
     structuring = ReportStructuringOutput(many=True)
     requests = ReportRequestsOutput()
     complaints = ReportComplaintsOutput()
-    queue = serializers.JSONField(allow_null=True, help_text="not yet available: always null")
+    queue = serializers.JSONField(allow_null=True, help_text="the lobby queue of the day: lobby_day_stats()")
 
 
 REPORT_PARAMS = [OpenApiParameter("day", dt.date, description="YYYY-MM-DD, today if omitted; a future day is "

@@ -29,14 +29,14 @@ class Board:
     complaints: dict
     alerts: dict
     approvals_waiting: int
-    lobby: dict | None  # placeholder until branch_ops.floor.lobby exists
+    lobby: dict | None  # lobby_summary(): waiting, longest wait, today's waits per service
 
 
 def lobby_tile(branch, *, now) -> dict | None:
-    """PLACEHOLDER: the lobby queue tile. The lobby app (``branch_ops.floor.lobby``) is
-    built separately; it will be wired here as ``lobby_summary(branch, now=now)``. Until
-    then the board shows the tile as "not yet available" and calls nothing."""
-    return None
+    """The lobby queue tile: who waits and for how long, per service (one query)."""
+    from branch_ops.floor.lobby.selectors import lobby_summary
+
+    return lobby_summary(branch, now=now)
 
 
 def branch_board(*, actor, branch_code: str | None = None, now=None) -> Board:

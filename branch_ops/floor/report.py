@@ -39,7 +39,7 @@ class DailyReport:
     structuring: list = field(default_factory=list)
     requests: dict = field(default_factory=dict)
     complaints: dict = field(default_factory=dict)
-    queue: dict | None = None       # placeholder until branch_ops.floor.lobby exists
+    queue: dict | None = None       # lobby_day_stats(): waits and service times
 
 
 def report_day(value, branch: Branch) -> dt.date:
@@ -61,10 +61,10 @@ def report_day(value, branch: Branch) -> dt.date:
 
 
 def queue_day_tile(branch, day) -> dict | None:
-    """PLACEHOLDER: the lobby's queue waits (median, 90th percentile) and service times of
-    the day. It will be wired to ``lobby_day_stats(branch, day)`` of
-    ``branch_ops.floor.lobby`` once that exists; until then it calls nothing."""
-    return None
+    """The lobby's queue waits (median, 90th percentile) and service times of the day."""
+    from branch_ops.floor.lobby.selectors import lobby_day_stats
+
+    return lobby_day_stats(branch, day)
 
 
 def daily_report(*, actor, day=None, branch_code: str | None = None) -> DailyReport:
@@ -140,4 +140,12 @@ def daily_report_csv(report: DailyReport) -> str:
     w.writerow(["complaints", "opened", "closed", "breached"])
     w.writerow(["complaints", report.complaints["opened"], report.complaints["closed"],
                 report.complaints["breached"]])
+    if report.queue:
+        w.writerow([])
+        w.writerow(["queue", "service", "taken", "served", "no_show", "left_waiting", "wait_median_s", "wait_p90_s",
+                    "service_median_s", "service_p90_s"])
+        for row in [*report.queue["services"], {**report.queue["total"], "code": "total"}]:
+            w.writerow(["queue", row.get("code"), row.get("taken"), row.get("served"), row.get("no_show"),
+                        row.get("waiting"), row.get("wait_median_seconds"), row.get("wait_p90_seconds"),
+                        row.get("service_median_seconds"), row.get("service_p90_seconds")])
     return out.getvalue()

@@ -23,7 +23,25 @@ def test_the_board_shows_drawers_vault_queues_complaints_alerts(staff, branch):
     assert board.alerts["variances"] == [{"drawer": "W2", "teller": "teller2.dxb", "currency": "AED",
                                           "variance": -1000}]
     assert board.approvals_waiting == 10
-    assert board.lobby is None
+    assert board.lobby["total"]["waiting"] in (0, None)  # nobody in the lobby yet
+
+
+def test_the_board_shows_who_waits_in_the_lobby(staff, branch):
+    from branch_ops.floor.lobby.services import ticket_call_next, ticket_take
+    from tests.floor.lobby.conftest import lobby_setup, seat
+
+    lobby_setup(branch)
+    for _ in range(3):
+        ticket_take(branch=branch, service="cash")
+    ticket_take(branch=branch, service="desk")
+    seat(staff["teller"], "1")
+    ticket_call_next(actor=staff["teller"])
+
+    board = branch_board(actor=staff["supervisor"])
+
+    waiting = {s["code"]: s["waiting"] for s in board.lobby["services"]}
+    assert waiting["cash"] == 2 and waiting["desk"] == 1
+    assert board.lobby["total"]["waiting"] == 3
 
 
 @pytest.mark.parametrize("role", ["teller", "csr"])
