@@ -46,3 +46,15 @@ def api():
 def _fast_password_hashing(settings):
     """PBKDF2 at production strength costs ~0.3 s a user; tests make hundreds."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Each test starts in the default language: a request or a service that activated
+    Arabic or Italian in this thread must not leak into the next test (an amount typed
+    as "20,000" reads as 20 in Italian)."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
