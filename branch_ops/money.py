@@ -12,6 +12,7 @@ that are *computed* (exchange, interest, fees) are rounded in exactly one place,
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -211,7 +212,8 @@ class Money:
         """Format for display in ``locale`` with exactly the currency's ISO decimals."""
         loc = _babel_locale(locale)
         exp = minor_units(self.currency)
-        pattern = parse_pattern(loc.currency_formats["standard"] if with_currency else loc.decimal_formats[None])
+        # a copy: Babel hands out the locale's own cached pattern, which parsing also reads
+        pattern = copy.copy(parse_pattern(loc.currency_formats["standard"] if with_currency else loc.decimal_formats[None]))
         pattern.frac_prec = (exp, exp)
         text = pattern.apply(
             self.to_decimal(), loc, currency=self.currency if with_currency else None, currency_digits=False

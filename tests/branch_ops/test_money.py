@@ -81,6 +81,15 @@ def test_format_in_the_users_language_with_iso_decimals():
     assert Money(123456, "CNY").format("zh-hans") == "¥1,234.56"
 
 
+def test_formatting_a_three_decimal_amount_does_not_change_how_amounts_are_read():
+    """Babel shares one number pattern per locale; formatting once mutated it, and from then
+    on a plain "20,000" typed at any screen was refused (found by the fresh-clone CI run)."""
+    Money(1234, "KWD").format("en", with_currency=False)
+    Money(1234, "JPY").format("en")
+    assert Money.parse("20,000", "AED", locale="en").amount == 2_000_000
+    assert Money.parse("20,000.50", "AED", locale="en").amount == 2_000_050
+
+
 def test_arithmetic_refuses_mixing_currencies():
     assert Money(100, "EUR") + Money(50, "EUR") == Money(150, "EUR")
     with pytest.raises(ValueError):
