@@ -52,9 +52,16 @@ class Line:
 
 _LOCK_SQL = """
 SELECT la.id, la.kind, la.currency_id, la.branch_id, la.name, la.debit_normal, la.posted_debits,
-       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version, ba.status, ba.number
-FROM accounts_ledgeraccount la LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
+       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version
+FROM accounts_ledgeraccount la
 WHERE la.id = ANY(%s) ORDER BY la.id FOR NO KEY UPDATE OF la
+"""
+#: Read in a statement of its own, *after* the lock: a locking SELECT that waited for another
+#: transaction re-reads the locked row only, so a joined bank account's status would be the
+#: one from before the wait (a closing that committed meanwhile would go unseen, and money
+#: could be posted to a closed account).
+_STATUS_SQL = """
+SELECT ledger_id, status, number FROM accounts_bankaccount WHERE ledger_id = ANY(%s)
 """
 
 
@@ -66,9 +73,11 @@ def lock_ledger_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     with connection.cursor() as cur:
         cur.execute(_LOCK_SQL, [wanted])
         rows = cur.fetchall()
+        cur.execute(_STATUS_SQL, [wanted])
+        statuses = {ledger_id: (status, number) for ledger_id, status, number in cur.fetchall()}
     locked = {}
-    for (pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version, status,
-         number) in rows:
+    for pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version in rows:
+        status, number = statuses.get(pk, (None, None))
         account = LedgerAccount(id=pk, kind=kind, currency_id=currency, branch_id=branch_id, name=name,
                                 debit_normal=debit_normal, posted_debits=pdeb, posted_credits=pcred,
                                 pending_debits=pend, overdraft_limit=overdraft, version=version)
