@@ -62,6 +62,13 @@ class Receiver:
         return [json.loads(r["body"]) for r in self.requests]
 
 
+@pytest.fixture(autouse=True)
+def _receiver_on_loopback_allowed(settings):
+    """The receiver of these tests listens on 127.0.0.1, which the SSRF guard refuses by
+    default (tests/branch_ops/test_webhook_ssrf.py): these tests allow private targets."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
 @pytest.fixture
 def fast_retries(settings):
     settings.WEBHOOK_BACKOFF_BASE_SECONDS = 0
@@ -282,7 +289,7 @@ def test_supervisor_creates_lists_rotates_and_deactivates_through_the_api(api, s
     assert created.status_code == 201
     sub_id, secret = created.json()["subscription"]["id"], created.json()["secret"]
     assert secret.startswith("whsec_")
-    listed = client.get("/api/v1/webhooks/").json()
+    listed = client.get("/api/v1/webhooks/").json()["results"]
     assert [s["id"] for s in listed] == [sub_id]
     assert secret not in json.dumps(listed)  # never shown again
     rotated = client.post(f"/api/v1/webhooks/{sub_id}/rotate-secret/", {"grace_seconds": 60}, format="json")
