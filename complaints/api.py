@@ -7,6 +7,7 @@ import datetime as dt
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.api import MoneySerializer
 from branch_ops import idempotency
-from branch_ops.api import IDEMPOTENCY_REQUIRED, respond
+from branch_ops.api import IDEMPOTENCY_REQUIRED, CursorListApi, respond
 from branch_ops.errors import ApplicationError
 from branch_ops.roles import Perm
 from complaints import selectors, services
@@ -53,8 +54,11 @@ class ComplaintOutput(serializers.Serializer):
     deadlines = DeadlineOutput(many=True)
 
 
-class ComplaintListCreateApi(APIView):
+class ComplaintListCreateApi(CursorListApi):
     required_perm = Perm.LOG_COMPLAINT
+    serializer_class = ComplaintOutput
+    filterset_class = selectors.ComplaintFilter
+    cursor_ordering = ("received_at", "id")
 
     class ComplaintInput(serializers.Serializer):
         channel = serializers.ChoiceField(choices=Complaint.Channel.values)
@@ -67,12 +71,12 @@ class ComplaintListCreateApi(APIView):
         transaction_ref = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
         amount_disputed = MoneySerializer(required=False)
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=Complaint.Status.values)],
-                   responses=ComplaintOutput(many=True),
-                   summary="Complaints of the branch (a supervisor sees all, others their own)")
+    def scoped_queryset(self):
+        return selectors.complaint_queue(actor=self.request.user)
+
+    @extend_schema(summary="Complaints of the branch, oldest first (a supervisor sees all, others their own)")
     def get(self, request):
-        qs = selectors.complaint_queue(actor=request.user, status=request.query_params.get("status"))
-        return Response(ComplaintOutput(qs[:200], many=True).data)
+        return super().get(request)
 
     @extend_schema(request=ComplaintInput, responses={201: ComplaintOutput}, parameters=[IDEMPOTENCY_REQUIRED],
                    examples=[OpenApiExample("Charged twice", request_only=True, value={
@@ -152,22 +156,44 @@ def action_view(name: str):
     return type(f"Complaint{name.title().replace('-', '')}Api", (ComplaintActionApi,), {"action": name}).as_view()
 
 
+class ComplaintReportOutput(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    received = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    upheld = serializers.IntegerField()
+    upheld_rate = serializers.FloatField(allow_null=True, help_text="upheld / closed, 0..1 (a ratio, not money)")
+    median_days_to_close = serializers.FloatField(allow_null=True)
+    p90_days_to_close = serializers.FloatField(allow_null=True)
+    breaches = serializers.IntegerField()
+    redress_paid = serializers.IntegerField(help_text="minor units of the branch currency")
+    by_category = serializers.DictField(child=serializers.DictField())
+    by_staff = serializers.DictField(child=serializers.DictField())
+
+
 class ComplaintReportApi(APIView):
     required_perm = Perm.VIEW_REPORTS
 
-    @extend_schema(parameters=[OpenApiParameter("start", dt.date), OpenApiParameter("end", dt.date),
+    @extend_schema(parameters=[OpenApiParameter("start", dt.date, description="YYYY-MM-DD, 30 days ago if omitted"),
+                               OpenApiParameter("end", dt.date, description="YYYY-MM-DD, today if omitted; not "
+                                                                            "before start (400 INVALID_PERIOD)"),
                                OpenApiParameter("download", str, enum=["csv"], description="csv: a file instead of JSON")],
-                   responses={200: dict}, summary="Complaint figures of the branch for a period")
+                   responses={(200, "application/json"): ComplaintReportOutput, (200, "text/csv"): OpenApiTypes.STR},
+                   summary="Complaint figures of the branch for a period")
     def get(self, request):
         today = timezone.localdate()
-        try:
-            start = dt.date.fromisoformat(request.query_params.get("start") or str(today - dt.timedelta(days=30)))
-            end = dt.date.fromisoformat(request.query_params.get("end") or str(today))
-        except ValueError:
-            raise ApplicationError(_("Give dates as YYYY-MM-DD."), code="INVALID_DATE", field="start") from None
+        dates = {}
+        for name, default in (("start", today - dt.timedelta(days=30)), ("end", today)):
+            try:
+                dates[name] = dt.date.fromisoformat(request.query_params.get(name) or str(default))
+            except ValueError:
+                raise ApplicationError(_("Give dates as YYYY-MM-DD."), code="INVALID_DATE", field=name) from None
+        start, end = dates["start"], dates["end"]
+        if start > end:
+            raise ApplicationError(_("The period ends before it starts."), code="INVALID_PERIOD", field="end")
         report = selectors.complaint_report(actor=request.user, start=start, end=end)
         if request.query_params.get("download") == "csv":
             response = HttpResponse(selectors.complaint_report_csv(report), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="complaints-{start}-{end}.csv"'
             return response
-        return Response(vars(report))
+        return Response(ComplaintReportOutput(vars(report)).data)

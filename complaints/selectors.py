@@ -8,6 +8,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,20 @@ from branch_ops.business_days import branch_calendar
 from branch_ops.errors import NotFound
 from branch_ops.roles import Perm
 from complaints.models import Complaint, Deadline
+
+
+class ComplaintFilter(django_filters.FilterSet):
+    """The filters of the complaint list (API)."""
+
+    status = django_filters.ChoiceFilter(choices=Complaint.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=Complaint.Channel.choices)
+    customer = django_filters.CharFilter(field_name="customer__number")
+    owner = django_filters.CharFilter(field_name="owner__username")
+    escalated = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Complaint
+        fields = ["status", "channel", "customer", "owner", "escalated"]
 
 
 def complaint_queue(*, actor, status: str | None = None):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branch_ops import idempotency
-from branch_ops.api import IDEMPOTENCY_REQUIRED, Pagination, respond
+from branch_ops.api import IDEMPOTENCY_REQUIRED, CursorListApi, respond
 from branch_ops.roles import Perm
 from customer_service import selectors, services
 from customer_service.models import RequestKind
@@ -39,8 +39,11 @@ class RequestDetailOutput(RequestOutput):
     timeline = TransitionOutput(many=True)
 
 
-class RequestListCreateApi(APIView):
+class RequestListCreateApi(CursorListApi):
     required_perm = Perm.CREATE_REQUEST
+    serializer_class = RequestOutput
+    filterset_class = selectors.RequestFilter
+    cursor_ordering = ("due_at", "id")
 
     class RequestCreateInput(serializers.Serializer):
         kind = serializers.ChoiceField(choices=RequestKind.values)
@@ -51,16 +54,12 @@ class RequestListCreateApi(APIView):
         data = serializers.DictField(required=False, default=dict)
         submit = serializers.BooleanField(required=False, default=True)
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RequestKind.values), OpenApiParameter("status", str),
-                               OpenApiParameter("mine", bool), OpenApiParameter("overdue", bool),
-                               OpenApiParameter("open", bool), OpenApiParameter("customer", str)],
-                   responses=RequestOutput(many=True), summary="The branch's request queue, overdue first")
+    def scoped_queryset(self):
+        return selectors.request_queue(actor=self.request.user)
+
+    @extend_schema(summary="The branch's request queue, the earliest due first")
     def get(self, request):
-        qs = selectors.request_queue(actor=request.user, params=request.query_params, request=request)
-        paginator = Pagination()
-        paginator.ordering = ("due_at", "id")
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(RequestOutput(page, many=True).data)
+        return super().get(request)
 
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput}, parameters=[IDEMPOTENCY_REQUIRED],
                    examples=[
