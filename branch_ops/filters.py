@@ -4,11 +4,33 @@ document from the filter itself. See docs/api.md, "Lists"."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from branch_ops.models import ApiToken, Approval, AuditEvent, StaffProfile, WebhookDelivery, WebhookSubscription
 from branch_ops.roles import Role
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, turned into UTC before it reaches PostgreSQL (which refuses
+    an offset over 15:59, e.g. ``+19:40``); one that cannot be UTC is a field error."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return parsed
+        try:
+            return parsed.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError(_("This date and time is out of range."), code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class StaffFilter(django_filters.FilterSet):
@@ -46,8 +68,8 @@ class AuditEventFilter(django_filters.FilterSet):
     object_type = django_filters.CharFilter(field_name="object_type", label=_("Object type"))
     object_id = django_filters.CharFilter(field_name="object_id", label=_("Object id"))
     customer = django_filters.CharFilter(field_name="customer_ref", label=_("Customer number"))
-    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label=_("From"))
-    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label=_("Until"))
+    since = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label=_("From"))
+    until = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label=_("Until"))
 
     class Meta:
         model = AuditEvent
