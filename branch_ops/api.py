@@ -466,16 +466,21 @@ class TokenListIssueApi(CursorListApi):
         return super().get(request)
 
     @extend_schema(request=TokenIssueInput, responses={201: inline_serializer("IssuedToken", {
-        "token": TokenOutput(), "secret": serializers.CharField()})},
-        summary="Issue a token; its secret is in this response only")
+        "token": TokenOutput(), "secret": serializers.CharField()})}, parameters=[IDEMPOTENCY_PARAM],
+        examples=[OpenApiExample("Core banking", request_only=True, value={
+            "service_account": "core.dxb", "name": "core banking", "rate_limit": "120/min"})],
+        summary="Issue a token; its secret is in this response only (and in a replay of the same Idempotency-Key)")
     def post(self, request):
         data = self.TokenIssueInput(data=request.data)
         data.is_valid(raise_exception=True)
-        token, raw = api_token_issue(actor=request.user, username=data.validated_data["service_account"],
-                                     name=data.validated_data["name"],
-                                     expires_at=data.validated_data["expires_at"],
-                                     rate_limit=data.validated_data["rate_limit"])
-        return Response({"token": TokenOutput(token).data, "secret": raw}, status=201)
+        v = data.validated_data
+        outcome = idempotency.run_idempotent(
+            request, scope="api_token.issue", data=request.data, required=False,
+            perform=lambda claim: api_token_issue(actor=request.user, username=v["service_account"], name=v["name"],
+                                                  expires_at=v["expires_at"], rate_limit=v["rate_limit"],
+                                                  idempotency_claim=claim),
+            render=lambda result: (201, {"token": TokenOutput(result[0]).data, "secret": result[1]}))
+        return respond(outcome)
 
 
 class TokenRevokeApi(APIView):
@@ -493,11 +498,15 @@ class TokenRotateApi(APIView):
 
     @extend_schema(request=None, responses={201: inline_serializer("RotatedToken", {
         "token": TokenOutput(), "secret": serializers.CharField(), "replaces": serializers.UUIDField()})},
+        parameters=[IDEMPOTENCY_PARAM],
         summary="Rotate a token: a new secret (shown once); the old token stops working at once")
     def post(self, request, token_id):
-        token, raw = api_token_rotate(actor=request.user, token_id=token_id)
-        return Response({"token": TokenOutput(token).data, "secret": raw, "replaces": str(token.replaces.public_id)},
-                        status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope=f"api_token.rotate:{token_id}", data={}, required=False,
+            perform=lambda claim: api_token_rotate(actor=request.user, token_id=token_id, idempotency_claim=claim),
+            render=lambda result: (201, {"token": TokenOutput(result[0]).data, "secret": result[1],
+                                         "replaces": str(result[0].replaces.public_id)}))
+        return respond(outcome)
 
 
 # --- webhooks --------------------------------------------------------------------------------------
@@ -586,13 +595,19 @@ class WebhookRotateApi(APIView):
 
     @extend_schema(request=RotateInput, responses=inline_serializer("RotatedWebhookSecret", {
         "subscription": WebhookSubscriptionOutput(), "secret": serializers.CharField()}),
+        parameters=[IDEMPOTENCY_PARAM],
         summary="New signing secret; the old one also signs until the grace period ends")
     def post(self, request, subscription_id):
         data = self.RotateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        subscription, secret = webhooks.webhook_secret_rotate(
-            actor=request.user, subscription_id=subscription_id, grace_seconds=data.validated_data["grace_seconds"])
-        return Response({"subscription": WebhookSubscriptionOutput(subscription).data, "secret": secret})
+        outcome = idempotency.run_idempotent(
+            request, scope=f"webhook.rotate:{subscription_id}", data=data.validated_data, required=False,
+            perform=lambda claim: webhooks.webhook_secret_rotate(
+                actor=request.user, subscription_id=subscription_id,
+                grace_seconds=data.validated_data["grace_seconds"], idempotency_claim=claim),
+            render=lambda result: (200, {"subscription": WebhookSubscriptionOutput(result[0]).data,
+                                         "secret": result[1]}))
+        return respond(outcome)
 
 
 class WebhookDeactivateApi(APIView):

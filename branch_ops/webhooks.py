@@ -195,7 +195,8 @@ def webhook_subscription_create(*, actor, url: str, event_types: list[str], desc
     return subscription, secret
 
 
-def webhook_secret_rotate(*, actor, subscription_id, grace_seconds: int | None = None) -> tuple[WebhookSubscription, str]:
+def webhook_secret_rotate(*, actor, subscription_id, grace_seconds: int | None = None,
+                          idempotency_claim=None) -> tuple[WebhookSubscription, str]:
     """A new secret signs from now on; the current one also signs for ``grace_seconds``
     (default ``WEBHOOK_SECRET_GRACE_SECONDS``), then no longer."""
     grace = settings.WEBHOOK_SECRET_GRACE_SECONDS if grace_seconds is None else grace_seconds
@@ -203,6 +204,7 @@ def webhook_secret_rotate(*, actor, subscription_id, grace_seconds: int | None =
         raise ApplicationError(_("The grace period is 0 to 30 days."), code="WEBHOOK_GRACE_INVALID",
                                field="grace_seconds")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         subscription = access_webhook_subscription(user=actor, public_id=subscription_id, for_update=True)
         secret = _new_secret()
         now = timezone.now()
@@ -212,6 +214,7 @@ def webhook_secret_rotate(*, actor, subscription_id, grace_seconds: int | None =
         subscription.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
         audit_event_write(actor=actor, action="webhook.secret_rotated", obj=subscription, branch=subscription.branch,
                           after={"previous_secret_expires_at": subscription.previous_secret_expires_at})
+        idempotency.finish(idempotency_claim, (subscription, secret))
     return subscription, secret
 
 

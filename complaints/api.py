@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.api import MoneySerializer
 from branch_ops import idempotency
-from branch_ops.api import IDEMPOTENCY_REQUIRED, CursorListApi, respond
+from branch_ops.api import IDEMPOTENCY_PARAM, IDEMPOTENCY_REQUIRED, CursorListApi, respond
 from branch_ops.errors import ApplicationError
 from branch_ops.roles import Perm
 from complaints import selectors, services
@@ -103,6 +103,24 @@ class ComplaintDetailApi(APIView):
         return Response(ComplaintOutput(selectors.complaint_detail(actor=request.user, number=number)).data)
 
 
+class LetterOutput(serializers.Serializer):
+    complaint = serializers.CharField()
+    language = serializers.CharField()
+    text = serializers.CharField()
+    sent_at = serializers.DateTimeField(allow_null=True, help_text="when it was sent (acknowledged); null: a preview")
+
+
+class ComplaintLetterApi(APIView):
+    required_perm = Perm.LOG_COMPLAINT
+
+    @extend_schema(responses=LetterOutput,
+                   summary="The acknowledgement letter: as sent, or as it would be sent now (the letter screen)")
+    def get(self, request, number: str):
+        complaint = selectors.complaint_detail(actor=request.user, number=number)
+        letter = selectors.complaint_letter(complaint)
+        return Response(LetterOutput(letter).data)
+
+
 class ComplaintActionInput(serializers.Serializer):
     text = serializers.CharField(required=False, allow_blank=True, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="")
@@ -119,31 +137,37 @@ class ComplaintActionApi(APIView):
     required_perm = Perm.LOG_COMPLAINT
     action = ""
 
-    @extend_schema(request=ComplaintActionInput, responses=ComplaintOutput)
     def post(self, request, number: str):
         data = ComplaintActionInput(data=request.data)
         data.is_valid(raise_exception=True)
         v, u = data.validated_data, request.user
+        if self.action == "redress" and v.get("amount") is None:
+            raise ApplicationError(_("Give the amount."), code="AMOUNT_REQUIRED", field="amount")
+        if self.action in IDEMPOTENT_ACTIONS:  # a note is a new entry; redress moves money
+            outcome = idempotency.run_idempotent(
+                request, scope=f"complaint.{self.action}:{number}", data=request.data, required=False,
+                perform=lambda claim: (
+                    services.complaint_note(actor=u, number=number, text=v["text"],
+                                            transaction_ref=v["transaction_ref"], idempotency_claim=claim)
+                    if self.action == "note" else
+                    services.complaint_redress(actor=u, number=number, amount=v["amount"], reason=v["reason"],
+                                               idempotency_claim=claim)),
+                render=lambda c: (200, ComplaintOutput(selectors.complaint_detail(actor=u, number=number)).data))
+            return respond(outcome)
         calls = {
             "acknowledge": lambda: services.complaint_acknowledge(actor=u, number=number),
             "handover": lambda: services.complaint_handover(actor=u, number=number, to_username=v["to"],
                                                             reason=v["reason"]),
-            "note": lambda: services.complaint_note(actor=u, number=number, text=v["text"],
-                                                    transaction_ref=v["transaction_ref"]),
             "escalate": lambda: services.complaint_escalate(actor=u, number=number, reason=v["reason"]),
             "extend": lambda: services.complaint_extend(actor=u, number=number, reason=v["reason"]),
             "decide": lambda: services.complaint_decide(actor=u, number=number, decision=v["decision"],
                                                         reason=v["reason"]),
-            "redress": lambda: services.complaint_redress(actor=u, number=number, amount=v.get("amount"),
-                                                          reason=v["reason"]),
             "close": lambda: services.complaint_close(actor=u, number=number, final_response=v["final_response"]),
             "follow-up": lambda: services.complaint_follow_up(actor=u, number=number,
                                                               satisfaction=v.get("satisfaction"),
                                                               comment=v["comment"]),
             "reopen": lambda: services.complaint_reopen(actor=u, number=number, reason=v["reason"]),
         }
-        if self.action == "redress" and v.get("amount") is None:
-            raise ApplicationError(_("Give the amount."), code="AMOUNT_REQUIRED", field="amount")
         calls[self.action]()
         return Response(ComplaintOutput(selectors.complaint_detail(actor=u, number=number)).data)
 
@@ -152,8 +176,38 @@ ACTIONS = ("acknowledge", "handover", "note", "escalate", "extend", "decide", "r
            "reopen")
 
 
+IDEMPOTENT_ACTIONS = ("note", "redress")
+ACTION_SUMMARIES = {
+    "acknowledge": "Acknowledge the complaint (its acknowledgement clock stops)",
+    "handover": "Hand the complaint to a colleague (to: username, reason)",
+    "note": "Add a note to the investigation (text, optionally transaction_ref)",
+    "escalate": "Escalate (reason)", "extend": "Extend the deadline where the regime allows it (reason)",
+    "decide": "Decide: upheld, partly or rejected (decision, reason)",
+    "redress": "Pay redress into the complainant's account (amount, reason); over the threshold it waits for a "
+               "supervisor (202-like: the complaint shows the pending approval)",
+    "close": "Close with the final response (final_response)",
+    "follow-up": "Record the customer's satisfaction after closing (satisfaction 1..5, comment)",
+    "reopen": "Reopen a recently closed complaint (reason)",
+}
+ACTION_EXAMPLES = {
+    "note": {"text": "Called the customer; statement sent.", "transaction_ref": ""},
+    "redress": {"amount": {"amount": 1000, "currency": "AED"}, "reason": "fee refunded"},
+    "decide": {"decision": "upheld", "reason": "charged twice"},
+    "close": {"final_response": "We refunded the fee."},
+}
+
+
 def action_view(name: str):
-    return type(f"Complaint{name.title().replace('-', '')}Api", (ComplaintActionApi,), {"action": name}).as_view()
+    def post(self, request, number: str):
+        return ComplaintActionApi.post(self, request, number)
+
+    examples = ([OpenApiExample(name, request_only=True, value=ACTION_EXAMPLES[name])]
+                if name in ACTION_EXAMPLES else [])
+    post = extend_schema(request=ComplaintActionInput, responses=ComplaintOutput, summary=ACTION_SUMMARIES[name],
+                         parameters=[IDEMPOTENCY_PARAM] if name in IDEMPOTENT_ACTIONS else [],
+                         examples=examples)(post)
+    return type(f"Complaint{name.title().replace('-', '')}Api", (ComplaintActionApi,),
+                {"action": name, "post": post}).as_view()
 
 
 class ComplaintReportOutput(serializers.Serializer):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branch_ops import idempotency
-from branch_ops.api import IDEMPOTENCY_REQUIRED, CursorListApi, respond
+from branch_ops.api import IDEMPOTENCY_PARAM, IDEMPOTENCY_REQUIRED, CursorListApi, respond
 from branch_ops.roles import Perm
 from customer_service import selectors, services
 from customer_service.models import RequestKind
@@ -124,11 +124,17 @@ class RequestActionApi(APIView):
     required_perm = Perm.CREATE_REQUEST
     action = ""
 
-    @extend_schema(request=RequestActionInput, responses=RequestDetailOutput)
     def post(self, request, number: str):
         data = RequestActionInput(data=request.data)
         data.is_valid(raise_exception=True)
         v, user = data.validated_data, request.user
+        if self.action == "fulfil":  # it may move money (a closing, an initial deposit) or issue a card
+            outcome = idempotency.run_idempotent(
+                request, scope=f"service_request.fulfil:{number}", data=request.data, required=False,
+                perform=lambda claim: services.request_fulfil(actor=user, number=number, note=v["note"],
+                                                              data=v["data"], idempotency_claim=claim),
+                render=lambda sr: (200, RequestDetailOutput(selectors.request_detail(actor=user, number=number)).data))
+            return respond(outcome)
         if self.action == "submit":
             services.request_submit(actor=user, number=number)
         elif self.action == "claim":
@@ -144,8 +150,24 @@ class RequestActionApi(APIView):
         return Response(RequestDetailOutput(selectors.request_detail(actor=user, number=number)).data)
 
 
+REQUEST_ACTION_SUMMARIES = {
+    "submit": "Submit a draft request", "claim": "Take a request from the queue (it becomes yours)",
+    "start": "Start working on your request",
+    "fulfil": "Complete your request (a closing moves the balance and closes the account; a card is issued)",
+    "cancel": "Cancel a request, with a reason",
+    "advance-cheque-book": "Move a cheque book on (ordered, printed, delivered: the request completes)",
+}
+
+
 def action_view(name: str):
-    return type(f"Request{name.title().replace('-', '')}Api", (RequestActionApi,), {"action": name}).as_view()
+    def post(self, request, number: str):
+        return RequestActionApi.post(self, request, number)
+
+    post = extend_schema(request=RequestActionInput, responses=RequestDetailOutput,
+                         parameters=[IDEMPOTENCY_PARAM] if name == "fulfil" else [],
+                         summary=REQUEST_ACTION_SUMMARIES[name])(post)
+    return type(f"Request{name.title().replace('-', '')}Api", (RequestActionApi,),
+                {"action": name, "post": post}).as_view()
 
 
 class StatementCsvApi(APIView):
@@ -184,6 +206,13 @@ class OfferOutput(serializers.Serializer):
     pitch = serializers.CharField()
 
 
+class OfferOutcomeOutput(serializers.Serializer):
+    customer = serializers.CharField(source="customer.number")
+    offer = serializers.CharField(source="offer.code")
+    outcome = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+
 class CustomerOffersApi(APIView):
     required_perm = Perm.CREATE_REQUEST
 
@@ -203,10 +232,17 @@ class CustomerOffersApi(APIView):
             raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
         return Response(OfferOutput(selectors.eligible_offers(actor=request.user, customer=customer), many=True).data)
 
-    @extend_schema(request=OfferOutcomeInput, responses={201: None}, summary="Record an offer's outcome")
+    @extend_schema(request=OfferOutcomeInput, responses={201: OfferOutcomeOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("Accepted", request_only=True,
+                                            value={"offer": "savings_plus", "outcome": "accepted"})],
+                   summary="Record an offer's outcome")
     def post(self, request, number: str):
         data = self.OfferOutcomeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.offer_record(actor=request.user, customer_number=number, offer_code=data.validated_data["offer"],
-                              outcome=data.validated_data["outcome"])
-        return Response(status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope=f"offer.record:{number}", data=data.validated_data, required=False,
+            perform=lambda claim: services.offer_record(
+                actor=request.user, customer_number=number, offer_code=data.validated_data["offer"],
+                outcome=data.validated_data["outcome"], idempotency_claim=claim),
+            render=lambda record: (201, OfferOutcomeOutput(record).data))
+        return respond(outcome)
