@@ -52,6 +52,18 @@ def complaint_detail(*, actor, number: str) -> Complaint:
     return found
 
 
+def complaint_letter(complaint: Complaint) -> dict:
+    """The acknowledgement letter as it was sent; before that, as it would be sent now."""
+    from django.conf import settings
+
+    from complaints.services import acknowledgement_letter
+
+    sent = next((e for e in complaint.entries.all() if e.kind == "acknowledged" and e.text), None)
+    return {"complaint": complaint.number, "language": complaint.language or settings.LANGUAGE_CODE,
+            "text": sent.text if sent else acknowledgement_letter(complaint),
+            "sent_at": sent.at if sent else None}
+
+
 @dataclass
 class ComplaintReport:
     start: dt.date
