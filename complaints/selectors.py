@@ -61,7 +61,7 @@ def complaint_letter(complaint: Complaint) -> dict:
     sent = next((e for e in complaint.entries.all() if e.kind == "acknowledged" and e.text), None)
     return {"complaint": complaint.number, "language": complaint.language or settings.LANGUAGE_CODE,
             "text": sent.text if sent else acknowledgement_letter(complaint),
-            "sent_at": sent.at if sent else None}
+            "sent_at": sent.at if sent else None, "sent": sent}
 
 
 @dataclass
