@@ -351,6 +351,7 @@ def test_the_procrastinate_task_delivers(supervisor, tx_branch, fast_retries):
     with Receiver() as rx:
         webhook_subscription_create(actor=supervisor, url=rx.url, event_types=["*"])
         publish(tx_branch, "thing.happened", 7)
+        wait_until_committed_events_are_past_the_horizon()
         result = webhooks_dispatch(timestamp=int(time.time()))
     assert result == {"created": 1, "attempted": 1}
     assert [e["payload"]["n"] for e in rx.events()] == [7]
