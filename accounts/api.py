@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import BankAccount, Customer
 from branch_ops import idempotency
-from branch_ops.api import IDEMPOTENCY_REQUIRED, ApprovalOutput, respond
+from branch_ops.api import IDEMPOTENCY_PARAM, IDEMPOTENCY_REQUIRED, ApprovalOutput, respond
 from branch_ops.errors import ApplicationError
 from branch_ops.money import Money
 from branch_ops.roles import Perm
@@ -175,6 +175,67 @@ class CustomerDetailApi(APIView):
         return Response(CustomerOutput(customer).data)
 
 
+class SignatureOutput(serializers.Serializer):
+    customer = serializers.CharField(source="customer.number")
+    content_type = serializers.ChoiceField(choices=["image/png", "image/jpeg"])
+    size = serializers.SerializerMethodField(help_text="bytes")
+    captured_by = serializers.CharField(source="captured_by.username")
+
+    def get_size(self, signature) -> int:
+        return len(bytes(signature.image))
+
+
+class CustomerSignatureApi(APIView):
+    """The specimen signature: GET the image in force (the look is audited), POST a new one
+    (base64 PNG or JPEG, at most 200 KB), the same service as the customer page's upload."""
+
+    required_perm = Perm.VIEW_CUSTOMER
+    required_perms_by_method = {"POST": Perm.MANAGE_CUSTOMER}
+
+    class SignatureInput(serializers.Serializer):
+        image = serializers.CharField(help_text="the PNG or JPEG image, base64-encoded (at most 200 KB decoded)",
+                                      max_length=300_000)
+
+        def validate_image(self, value):
+            import base64
+            import binascii
+
+            try:
+                return base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise serializers.ValidationError(_("Give the image base64-encoded.")) from None
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "image/jpeg"): OpenApiTypes.BINARY},
+                   summary="The customer's specimen signature in force (404 NO_SIGNATURE when none)")
+    def get(self, request, number: str):
+        from django.http import HttpResponse
+
+        from branch_ops.errors import NotFound
+
+        signature = selectors.specimen_signature(actor=request.user, customer_number=number)
+        if signature is None:
+            raise NotFound(_("No specimen signature on file."), code="NO_SIGNATURE")
+        response = HttpResponse(bytes(signature.image), content_type=signature.content_type)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(request=SignatureInput, responses={201: SignatureOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("A PNG", request_only=True, value={"image": "iVBORw0KGgo...<base64>"})],
+                   summary="Keep a new specimen signature for the customer (PNG or JPEG, 200 KB at most)")
+    def post(self, request, number: str):
+        data = self.SignatureInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        image = data.validated_data["image"]
+        if len(image) > services.SIGNATURE_MAX_BYTES:
+            raise ApplicationError(_("The image is too large (200 KB at most)."), code="INVALID_IMAGE", field="image")
+        outcome = idempotency.run_idempotent(
+            request, scope=f"customer.signature:{number}", data=request.data, required=False,
+            perform=lambda claim: services.specimen_signature_capture(actor=request.user, customer_number=number,
+                                                                      image=image, idempotency_claim=claim),
+            render=lambda signature: (201, SignatureOutput(signature).data))
+        return respond(outcome)
+
+
 # --- accounts -------------------------------------------------------------------------------------
 
 class AccountOutput(serializers.Serializer):
@@ -316,25 +377,50 @@ class ReasonInput(serializers.Serializer):
 class _AccountStatusRequestApi(APIView):
     required_perm = Perm.MANAGE_CUSTOMER
     service = None
+    scope = ""
 
-    @extend_schema(request=ReasonInput, responses={201: ApprovalOutput})
     def post(self, request, number: str):
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
-        approval = type(self).service(actor=request.user, number=number, reason=data.validated_data["reason"])
-        return Response(ApprovalOutput(approval).data, status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope=f"{self.scope}:{number}", data=data.validated_data, required=False,
+            perform=lambda claim: type(self).service(actor=request.user, number=number,
+                                                     reason=data.validated_data["reason"], idempotency_claim=claim),
+            render=lambda approval: (201, ApprovalOutput(approval).data))
+        return respond(outcome)
+
+
+STATUS_REQUEST_EXAMPLE = [OpenApiExample("Police letter", request_only=True, value={"reason": "police letter 42/2026"})]
 
 
 class AccountFreezeRequestApi(_AccountStatusRequestApi):
     service = staticmethod(services.account_freeze_request)
+    scope = "account.freeze_request"
+
+    @extend_schema(request=ReasonInput, responses={201: ApprovalOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   examples=STATUS_REQUEST_EXAMPLE, summary="Ask a supervisor to freeze the account")
+    def post(self, request, number: str):
+        return super().post(request, number)
 
 
 class AccountUnfreezeRequestApi(_AccountStatusRequestApi):
     service = staticmethod(services.account_unfreeze_request)
+    scope = "account.unfreeze_request"
+
+    @extend_schema(request=ReasonInput, responses={201: ApprovalOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   summary="Ask a supervisor to unfreeze the account")
+    def post(self, request, number: str):
+        return super().post(request, number)
 
 
 class AccountCloseRequestApi(_AccountStatusRequestApi):
     service = staticmethod(services.account_close_request)
+    scope = "account.close_request"
+
+    @extend_schema(request=ReasonInput, responses={201: ApprovalOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   summary="Ask a supervisor to close the account (its balance must be zero)")
+    def post(self, request, number: str):
+        return super().post(request, number)
 
 
 # --- transfers ------------------------------------------------------------------------------------

@@ -63,6 +63,13 @@ WHERE la.id IN (SELECT unnest(%s::bigint[])
                 UNION ALL SELECT ledger_id FROM accounts_bankaccount WHERE number = ANY(%s::varchar[]))
 ORDER BY la.id FOR NO KEY UPDATE OF la
 """
+#: Read in a statement of its own, *after* the lock: a locking SELECT that waited for another
+#: transaction re-reads the locked row only, so a joined bank account's status would be the
+#: one from before the wait (a closing that committed meanwhile would go unseen, and money
+#: could be posted to a closed account).
+_STATUS_SQL = """
+SELECT ledger_id, status, number FROM accounts_bankaccount WHERE ledger_id = ANY(%s)
+"""
 
 
 def _prepared_cursor():
@@ -87,9 +94,15 @@ def lock_ledger_accounts(ids: Iterable[int] = (), *, numbers: Iterable[str] = ()
     with _prepared_cursor() as cur:
         cur.execute(_LOCK_SQL, [wanted, sorted(set(numbers))])
         rows = cur.fetchall()
+        customer_ids = [row[0] for row in rows if row[11] is not None]
+        statuses = {}
+        if customer_ids:  # internal accounts have no status to re-read
+            cur.execute(_STATUS_SQL, [customer_ids])
+            statuses = {ledger_id: (status, number) for ledger_id, status, number in cur.fetchall()}
     locked = {}
-    for (pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version, status,
+    for (pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version, _stale_status,
          number, customer_number) in rows:
+        status = statuses.get(pk, (None, None))[0]
         account = LedgerAccount(id=pk, kind=kind, currency_id=currency, branch_id=branch_id, name=name,
                                 debit_normal=debit_normal, posted_debits=pdeb, posted_credits=pcred,
                                 pending_debits=pend, overdraft_limit=overdraft, version=version)

@@ -306,11 +306,13 @@ def account_by_number(number: str) -> BankAccount:
     return account
 
 
-def _status_request(*, actor, number: str, kind: str, allowed_from: set[str], reason: str, action: str) -> Approval:
+def _status_request(*, actor, number: str, kind: str, allowed_from: set[str], reason: str, action: str,
+                    idempotency_claim=None) -> Approval:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Give a reason."), code="REASON_REQUIRED", field="reason")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.MANAGE_CUSTOMER)
         account = account_by_number(number)
         account = _account_for_update(account.public_id)
@@ -332,6 +334,7 @@ def _status_request(*, actor, number: str, kind: str, allowed_from: set[str], re
                            code="REQUEST_ALREADY_PENDING") from None
         audit_event_write(actor=actor, action=action, obj=account, customer_ref=account.customer.number,
                           after={"reason": reason})
+        idempotency.finish(idempotency_claim, approval)
     return approval
 
 
@@ -345,18 +348,18 @@ def account_closable_check(account: BankAccount) -> None:
         raise Conflict(_("The account has pending holds."), code="PENDING_HOLDS")
 
 
-def account_freeze_request(*, actor, number: str, reason: str) -> Approval:
-    return _status_request(actor=actor, number=number, kind=ACCOUNT_FREEZE, reason=reason,
+def account_freeze_request(*, actor, number: str, reason: str, idempotency_claim=None) -> Approval:
+    return _status_request(actor=actor, number=number, idempotency_claim=idempotency_claim, kind=ACCOUNT_FREEZE, reason=reason,
                            allowed_from={"active", "dormant"}, action="account.freeze_requested")
 
 
-def account_unfreeze_request(*, actor, number: str, reason: str) -> Approval:
-    return _status_request(actor=actor, number=number, kind=ACCOUNT_UNFREEZE, reason=reason,
+def account_unfreeze_request(*, actor, number: str, reason: str, idempotency_claim=None) -> Approval:
+    return _status_request(actor=actor, number=number, idempotency_claim=idempotency_claim, kind=ACCOUNT_UNFREEZE, reason=reason,
                            allowed_from={"frozen"}, action="account.unfreeze_requested")
 
 
-def account_close_request(*, actor, number: str, reason: str) -> Approval:
-    return _status_request(actor=actor, number=number, kind=ACCOUNT_CLOSE, reason=reason,
+def account_close_request(*, actor, number: str, reason: str, idempotency_claim=None) -> Approval:
+    return _status_request(actor=actor, number=number, idempotency_claim=idempotency_claim, kind=ACCOUNT_CLOSE, reason=reason,
                            allowed_from={"active", "dormant"}, action="account.close_requested")
 
 
@@ -467,16 +470,18 @@ SIGNATURE_MAX_BYTES = 200 * 1024
 _IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
-def specimen_signature_capture(*, actor, customer_number: str, image: bytes):
+def specimen_signature_capture(*, actor, customer_number: str, image: bytes, idempotency_claim=None):
     """Keep a customer's specimen signature (PNG or JPEG, at most 200 KB) for tellers to
     compare at withdrawals."""
     specimen_signature_check(image)
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         require_perm(actor, Perm.MANAGE_CUSTOMER)
         customer = Customer.objects.filter(number=customer_number).first()
         if customer is None:
             raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
         signature = specimen_signature_store(actor=actor, customer=customer, image=image)
+        idempotency.finish(idempotency_claim, signature)
     return signature
 
 

@@ -3,6 +3,8 @@ service accounts and tokens. One view per action; explicit input and output seri
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -11,13 +13,17 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from branch_ops import approvals, idempotency, webhooks
+from branch_ops import approvals, filters, idempotency, webhooks
 from branch_ops.access import access_approval, access_branch, staff_profile
 from branch_ops.audit import audit_chain_verify
+from branch_ops.errors import ApplicationError
 from branch_ops.models import ApiToken, Approval, AuditEvent, StaffProfile
 from branch_ops.outbox import EVENT_SCHEMAS, events_feed
 from branch_ops.roles import ROLE_PERMISSIONS, Perm, Role
@@ -36,10 +42,75 @@ IDEMPOTENCY_REQUIRED = OpenApiParameter(
 
 
 class Pagination(CursorPagination):
+    """The one list convention (docs/api.md): ``?cursor=`` from the previous page's ``next``,
+    ``?limit=`` 1..200 (default 50); the answer is ``{"next", "previous", "results"}``. A
+    view names its order in ``cursor_ordering`` (unique, or ending with ``id``)."""
+
     page_size = 50
     max_page_size = 200
     page_size_query_param = "limit"
     ordering = "-id"
+    invalid_cursor_message = "Invalid cursor"
+
+    def get_ordering(self, request, queryset, view):
+        ordering = getattr(view, "cursor_ordering", None) or self.ordering
+        return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ApplicationError(_("The cursor is not valid: use the `next` or `previous` link of a page."),
+                                   code="INVALID_CURSOR", field="cursor") from None
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None:
+            try:
+                size = int(raw)
+            except ValueError:
+                size = 0
+            if not 1 <= size <= self.max_page_size:
+                raise ApplicationError(_("limit must be a whole number from 1 to %(max)s.") % {"max": self.max_page_size},
+                                       code="INVALID_LIMIT", field="limit")
+            return size
+        return self.page_size
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter, with an invalid filter value answered as 400 ``INVALID_FILTER``."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            field, errors = next(iter(filterset.errors.items()))
+            raise ApplicationError(str(errors[0]), code="INVALID_FILTER", field=field)
+        return filterset.qs
+
+
+class CursorListApi(ListModelMixin, GenericAPIView):
+    """GET of a list endpoint: ``get_queryset()`` (scoped by the access selectors), filtered by
+    ``filterset_class`` (django-filter), cursor-paged by :class:`Pagination`, rendered with
+    ``serializer_class``. drf-spectacular documents the filters, ``cursor``/``limit`` and the
+    page shape from these attributes."""
+
+    pagination_class = Pagination
+    filter_backends = [FilterBackend]
+    cursor_ordering: str | tuple = "-id"
+
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator: the model is enough
+            return self.filterset_class._meta.model.objects.none()
+        return self.scoped_queryset()
+
+    def scoped_queryset(self):
+        """The caller's objects (through the access selectors); unfiltered, in any order."""
+        raise NotImplementedError
 
 
 def respond(outcome: idempotency.Outcome) -> Response:
@@ -89,21 +160,27 @@ class BranchDetailApi(APIView):
         return Response(BranchOutput(access_branch(user=request.user, code=code)).data)
 
 
-class StaffListApi(APIView):
+class StaffMemberOutput(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    full_name = serializers.CharField(source="user.get_full_name")
+    role = serializers.CharField()
+    kind = serializers.CharField()
+    active = serializers.BooleanField(source="user.is_active")
+
+
+class StaffListApi(CursorListApi):
     required_perm = Perm.VIEW_STAFF
+    StaffMemberOutput = StaffMemberOutput
+    serializer_class = StaffMemberOutput
+    filterset_class = filters.StaffFilter
+    cursor_ordering = "id"
 
-    class StaffMemberOutput(serializers.Serializer):
-        username = serializers.CharField(source="user.username")
-        full_name = serializers.CharField(source="user.get_full_name")
-        role = serializers.CharField()
-        kind = serializers.CharField()
-        active = serializers.BooleanField(source="user.is_active")
+    def scoped_queryset(self):
+        return StaffProfile.objects.select_related("user").filter(branch=staff_profile(self.request.user).branch)
 
-    @extend_schema(responses=StaffMemberOutput(many=True), summary="Staff of your branch")
+    @extend_schema(summary="Staff of your branch")
     def get(self, request):
-        profile = staff_profile(request.user)
-        qs = StaffProfile.objects.select_related("user").filter(branch=profile.branch).order_by("user__username")
-        return Response(self.StaffMemberOutput(qs, many=True).data)
+        return super().get(request)
 
 
 # --- approvals -------------------------------------------------------------------------------------
@@ -136,25 +213,20 @@ def render_approval(approval) -> tuple[int, dict]:
     return 200, ApprovalOutput(approval).data
 
 
-class ApprovalListApi(APIView):
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=[s.value for s in Approval.Status]),
-                    OpenApiParameter("kind", str)],
-        responses=ApprovalOutput(many=True),
-        summary="Approvals of your branch (deciders see all; others their own requests)",
-    )
-    def get(self, request):
-        profile = staff_profile(request.user)
+class ApprovalListApi(CursorListApi):
+    serializer_class = ApprovalOutput
+    filterset_class = filters.ApprovalFilter
+
+    def scoped_queryset(self):
+        profile = staff_profile(self.request.user)
         qs = Approval.objects.select_related("branch", "requested_by", "decided_by").filter(branch=profile.branch)
         if not (profile.has(Perm.DECIDE_ROUTINE) or profile.has(Perm.DECIDE_FOUR_EYES)):
-            qs = qs.filter(requested_by=request.user)
-        if status := request.query_params.get("status"):
-            qs = qs.filter(status=status)
-        if kind := request.query_params.get("kind"):
-            qs = qs.filter(kind=kind)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(ApprovalOutput(page, many=True).data)
+            qs = qs.filter(requested_by=self.request.user)
+        return qs
+
+    @extend_schema(summary="Approvals of your branch (deciders see all; others their own requests)")
+    def get(self, request):
+        return super().get(request)
 
 
 class ApprovalDetailApi(APIView):
@@ -232,29 +304,17 @@ class AuditEventOutput(serializers.Serializer):
     hash = serializers.CharField()
 
 
-class AuditEventListApi(APIView):
+class AuditEventListApi(CursorListApi):
     required_perm = Perm.VIEW_AUDIT
+    serializer_class = AuditEventOutput
+    filterset_class = filters.AuditEventFilter
 
-    @extend_schema(
-        parameters=[OpenApiParameter("action", str), OpenApiParameter("actor", str),
-                    OpenApiParameter("object_id", str), OpenApiParameter("customer", str)],
-        responses=AuditEventOutput(many=True), summary="Your branch's audit trail, newest first",
-    )
+    def scoped_queryset(self):
+        return AuditEvent.objects.select_related("actor").filter(branch=staff_profile(self.request.user).branch)
+
+    @extend_schema(summary="Your branch's audit trail, newest first")
     def get(self, request):
-        profile = staff_profile(request.user)
-        qs = AuditEvent.objects.select_related("actor").filter(branch=profile.branch)
-        params = request.query_params
-        if params.get("action"):
-            qs = qs.filter(action__startswith=params["action"])
-        if params.get("actor"):
-            qs = qs.filter(actor__username=params["actor"])
-        if params.get("object_id"):
-            qs = qs.filter(object_id=params["object_id"])
-        if params.get("customer"):
-            qs = qs.filter(customer_ref=params["customer"])
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(AuditEventOutput(page, many=True).data)
+        return super().get(request)
 
 
 class AuditVerificationApi(APIView):
@@ -340,20 +400,24 @@ class ServiceAccountOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ServiceAccountListCreateApi(APIView):
+class ServiceAccountListCreateApi(CursorListApi):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+    serializer_class = ServiceAccountOutput
+    filterset_class = filters.ServiceAccountFilter
+    cursor_ordering = "id"
 
     class ServiceAccountCreateInput(serializers.Serializer):
         username = serializers.CharField(max_length=61)
         role = serializers.ChoiceField(choices=[r.value for r in Role])
         description = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
 
-    @extend_schema(responses=ServiceAccountOutput(many=True), summary="Service accounts of your branch")
+    def scoped_queryset(self):
+        return StaffProfile.objects.select_related("user", "branch").filter(
+            branch=staff_profile(self.request.user).branch, kind=StaffProfile.Kind.SERVICE)
+
+    @extend_schema(summary="Service accounts of your branch")
     def get(self, request):
-        profile = staff_profile(request.user)
-        qs = StaffProfile.objects.select_related("user", "branch").filter(
-            branch=profile.branch, kind=StaffProfile.Kind.SERVICE).order_by("user__username")
-        return Response(ServiceAccountOutput(qs, many=True).data)
+        return super().get(request)
 
     @extend_schema(request=ServiceAccountCreateInput, responses={201: ServiceAccountOutput}, parameters=[IDEMPOTENCY_REQUIRED],
                    summary="Create an integration service account at your branch")
@@ -381,8 +445,10 @@ class TokenOutput(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
-class TokenListIssueApi(APIView):
+class TokenListIssueApi(CursorListApi):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+    serializer_class = TokenOutput
+    filterset_class = filters.TokenFilter
 
     class TokenIssueInput(serializers.Serializer):
         service_account = serializers.CharField(max_length=61)
@@ -391,23 +457,30 @@ class TokenListIssueApi(APIView):
         rate_limit = serializers.CharField(required=False, allow_blank=True, default="", max_length=20,
                                            help_text='requests per period, e.g. "120/min"; blank: the default')
 
-    @extend_schema(responses=TokenOutput(many=True), summary="API tokens of your branch's service accounts (never the secret)")
+    def scoped_queryset(self):
+        return ApiToken.objects.select_related("user").filter(
+            user__staff__branch=staff_profile(self.request.user).branch)
+
+    @extend_schema(summary="API tokens of your branch's service accounts (never the secret)")
     def get(self, request):
-        profile = staff_profile(request.user)
-        qs = ApiToken.objects.select_related("user").filter(user__staff__branch=profile.branch).order_by("-id")
-        return Response(TokenOutput(qs, many=True).data)
+        return super().get(request)
 
     @extend_schema(request=TokenIssueInput, responses={201: inline_serializer("IssuedToken", {
-        "token": TokenOutput(), "secret": serializers.CharField()})},
-        summary="Issue a token; its secret is in this response only")
+        "token": TokenOutput(), "secret": serializers.CharField()})}, parameters=[IDEMPOTENCY_PARAM],
+        examples=[OpenApiExample("Core banking", request_only=True, value={
+            "service_account": "core.dxb", "name": "core banking", "rate_limit": "120/min"})],
+        summary="Issue a token; its secret is in this response only (and in a replay of the same Idempotency-Key)")
     def post(self, request):
         data = self.TokenIssueInput(data=request.data)
         data.is_valid(raise_exception=True)
-        token, raw = api_token_issue(actor=request.user, username=data.validated_data["service_account"],
-                                     name=data.validated_data["name"],
-                                     expires_at=data.validated_data["expires_at"],
-                                     rate_limit=data.validated_data["rate_limit"])
-        return Response({"token": TokenOutput(token).data, "secret": raw}, status=201)
+        v = data.validated_data
+        outcome = idempotency.run_idempotent(
+            request, scope="api_token.issue", data=request.data, required=False,
+            perform=lambda claim: api_token_issue(actor=request.user, username=v["service_account"], name=v["name"],
+                                                  expires_at=v["expires_at"], rate_limit=v["rate_limit"],
+                                                  idempotency_claim=claim),
+            render=lambda result: (201, {"token": TokenOutput(result[0]).data, "secret": result[1]}))
+        return respond(outcome)
 
 
 class TokenRevokeApi(APIView):
@@ -425,11 +498,15 @@ class TokenRotateApi(APIView):
 
     @extend_schema(request=None, responses={201: inline_serializer("RotatedToken", {
         "token": TokenOutput(), "secret": serializers.CharField(), "replaces": serializers.UUIDField()})},
+        parameters=[IDEMPOTENCY_PARAM],
         summary="Rotate a token: a new secret (shown once); the old token stops working at once")
     def post(self, request, token_id):
-        token, raw = api_token_rotate(actor=request.user, token_id=token_id)
-        return Response({"token": TokenOutput(token).data, "secret": raw, "replaces": str(token.replaces.public_id)},
-                        status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope=f"api_token.rotate:{token_id}", data={}, required=False,
+            perform=lambda claim: api_token_rotate(actor=request.user, token_id=token_id, idempotency_claim=claim),
+            render=lambda result: (201, {"token": TokenOutput(result[0]).data, "secret": result[1],
+                                         "replaces": str(result[0].replaces.public_id)}))
+        return respond(outcome)
 
 
 # --- webhooks --------------------------------------------------------------------------------------
@@ -462,18 +539,22 @@ class WebhookDeliveryOutput(serializers.Serializer):
                  "latency_ms": a.latency_ms, "error": a.error} for a in obj.attempt_log.all()]
 
 
-class WebhookListCreateApi(APIView):
+class WebhookListCreateApi(CursorListApi):
     required_perm = Perm.MANAGE_WEBHOOKS
+    serializer_class = WebhookSubscriptionOutput
+    filterset_class = filters.WebhookSubscriptionFilter
 
     class WebhookCreateInput(serializers.Serializer):
         url = serializers.CharField(max_length=500)
         event_types = serializers.ListField(child=serializers.CharField(max_length=80), min_length=1)
         description = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
-    @extend_schema(responses=WebhookSubscriptionOutput(many=True), summary="Webhook subscriptions of your branch")
+    def scoped_queryset(self):
+        return webhook_subscriptions(branch=staff_profile(self.request.user).branch)
+
+    @extend_schema(summary="Webhook subscriptions of your branch")
     def get(self, request):
-        qs = webhook_subscriptions(branch=staff_profile(request.user).branch)
-        return Response(WebhookSubscriptionOutput(qs, many=True).data)
+        return super().get(request)
 
     @extend_schema(request=WebhookCreateInput, parameters=[IDEMPOTENCY_PARAM],
                    examples=[OpenApiExample("Core banking, account events", request_only=True, value={
@@ -514,13 +595,19 @@ class WebhookRotateApi(APIView):
 
     @extend_schema(request=RotateInput, responses=inline_serializer("RotatedWebhookSecret", {
         "subscription": WebhookSubscriptionOutput(), "secret": serializers.CharField()}),
+        parameters=[IDEMPOTENCY_PARAM],
         summary="New signing secret; the old one also signs until the grace period ends")
     def post(self, request, subscription_id):
         data = self.RotateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        subscription, secret = webhooks.webhook_secret_rotate(
-            actor=request.user, subscription_id=subscription_id, grace_seconds=data.validated_data["grace_seconds"])
-        return Response({"subscription": WebhookSubscriptionOutput(subscription).data, "secret": secret})
+        outcome = idempotency.run_idempotent(
+            request, scope=f"webhook.rotate:{subscription_id}", data=data.validated_data, required=False,
+            perform=lambda claim: webhooks.webhook_secret_rotate(
+                actor=request.user, subscription_id=subscription_id,
+                grace_seconds=data.validated_data["grace_seconds"], idempotency_claim=claim),
+            render=lambda result: (200, {"subscription": WebhookSubscriptionOutput(result[0]).data,
+                                         "secret": result[1]}))
+        return respond(outcome)
 
 
 class WebhookDeactivateApi(APIView):
@@ -532,18 +619,19 @@ class WebhookDeactivateApi(APIView):
             actor=request.user, subscription_id=subscription_id)).data)
 
 
-class WebhookDeliveryListApi(APIView):
+class WebhookDeliveryListApi(CursorListApi):
     required_perm = Perm.MANAGE_WEBHOOKS
+    serializer_class = WebhookDeliveryOutput
+    filterset_class = filters.WebhookDeliveryFilter
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=["pending", "delivered", "failed"])],
-                   responses=WebhookDeliveryOutput(many=True),
-                   summary="The delivery log of a subscription, newest first (cursor-paged)")
+    def scoped_queryset(self):
+        subscription = webhooks.access_webhook_subscription(user=self.request.user,
+                                                            public_id=self.kwargs["subscription_id"])
+        return webhook_deliveries(subscription=subscription)
+
+    @extend_schema(summary="The delivery log of a subscription, newest first")
     def get(self, request, subscription_id):
-        subscription = webhooks.access_webhook_subscription(user=request.user, public_id=subscription_id)
-        qs = webhook_deliveries(subscription=subscription, status=request.query_params.get("status"))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(WebhookDeliveryOutput(page, many=True).data)
+        return super().get(request, subscription_id=subscription_id)
 
 
 class WebhookRedeliverApi(APIView):

@@ -97,11 +97,13 @@ def _new_secret() -> tuple[str, str]:
     return prefix, f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
 
 
-def api_token_issue(*, actor, username: str, name: str, expires_at=None, rate_limit: str = "") -> tuple[ApiToken, str]:
+def api_token_issue(*, actor, username: str, name: str, expires_at=None, rate_limit: str = "",
+                    idempotency_claim=None) -> tuple[ApiToken, str]:
     """Issue a token for a service account of the actor's branch (or for the actor
     themself). Returns the token and its secret, which is never shown again."""
     _check_rate(rate_limit)
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.MANAGE_SERVICE_ACCOUNTS) if username != actor.get_username() else None
         owner_qs = StaffProfile.objects.select_related("user").filter(user__username=username)
         if profile is not None:
@@ -115,6 +117,7 @@ def api_token_issue(*, actor, username: str, name: str, expires_at=None, rate_li
                                         rate_limit=rate_limit)
         audit_event_write(actor=actor, action="api_token.issued", obj=token, branch=owner.branch,
                           after={"owner": username, "name": token.name, "prefix": prefix, "rate_limit": rate_limit})
+        idempotency.finish(idempotency_claim, (token, raw))
     return token, raw
 
 
@@ -131,10 +134,11 @@ def _lock_token(actor, token_id) -> ApiToken:
     return token
 
 
-def api_token_rotate(*, actor, token_id) -> tuple[ApiToken, str]:
+def api_token_rotate(*, actor, token_id, idempotency_claim=None) -> tuple[ApiToken, str]:
     """Replace a live token by a new one (same owner, name, expiry and rate limit): the old
     secret stops working when this commits. Returns the new token and its secret."""
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         old = _lock_token(actor, token_id)
         now = timezone.now()
         if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
@@ -148,6 +152,7 @@ def api_token_rotate(*, actor, token_id) -> tuple[ApiToken, str]:
         audit_event_write(actor=actor, action="api_token.rotated", obj=token, branch=old.user.staff.branch,
                           before={"token": str(old.public_id), "prefix": old.prefix},
                           after={"token": str(token.public_id), "prefix": prefix})
+        idempotency.finish(idempotency_claim, (token, raw))
     return token, raw
 
 

@@ -233,6 +233,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "branch_ops.schema.problem_responses_hook",
+    ],
 }
 
 # --- Background worker (procrastinate, on this PostgreSQL) ---------------------------------
@@ -250,6 +254,10 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=10.0)
 WEBHOOK_BACKOFF_CAP_SECONDS = env.float("WEBHOOK_BACKOFF_CAP_SECONDS", default=3600.0)
 WEBHOOK_SECRET_GRACE_SECONDS = env.int("WEBHOOK_SECRET_GRACE_SECONDS", default=24 * 3600)
+#: SSRF guard: a webhook URL that is or resolves to a private, loopback, link-local or
+#: metadata address is refused (at subscription and at every delivery) unless this is true.
+#: Only for a receiver inside the bank's own network that has no public address.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 
 # --- Metrics ------------------------------------------------------------------------------------
 #: /metrics answers only these client addresses (Prometheus scrapes from inside), or a

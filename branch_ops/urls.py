@@ -36,6 +36,7 @@ api_v1 = [
          name="webhook-redeliver"),
     path("customers/", accounts_api.CustomerListCreateApi.as_view(), name="customer-list"),
     path("customers/<str:number>/", accounts_api.CustomerDetailApi.as_view(), name="customer-detail"),
+    path("customers/<str:number>/signature/", accounts_api.CustomerSignatureApi.as_view(), name="customer-signature"),
     path("accounts/opening-requests/", accounts_api.AccountOpenRequestApi.as_view(), name="account-open-request"),
     path("accounts/<str:number>/", accounts_api.AccountDetailApi.as_view(), name="account-detail"),
     path("accounts/<str:number>/balance/", accounts_api.AccountBalanceApi.as_view(), name="account-balance"),
@@ -62,6 +63,7 @@ api_v1 = [
     path("teller/operations/<str:reference>/reversal-requests/", teller_api.ReversalRequestApi.as_view(),
          name="cash-reversal-request"),
     path("teller/rates/", teller_api.RateBoardApi.as_view(), name="rate-board"),
+    path("teller/alerts/", teller_api.CashAlertsApi.as_view(), name="cash-alerts"),
     path("teller/quotes/", teller_api.QuoteApi.as_view(), name="exchange-quote"),
     path("teller/exchanges/", teller_api.ExchangeApi.as_view(), name="cash-exchange"),
     path("teller/payments/", teller_api.OutgoingPaymentApi.as_view(), name="outgoing-payment"),
@@ -78,6 +80,7 @@ api_v1 = [
     path("complaints/", complaints_api.ComplaintListCreateApi.as_view(), name="complaint-list"),
     path("complaints/report/", complaints_api.ComplaintReportApi.as_view(), name="complaint-report"),
     path("complaints/<str:number>/", complaints_api.ComplaintDetailApi.as_view(), name="complaint-detail"),
+    path("complaints/<str:number>/letter/", complaints_api.ComplaintLetterApi.as_view(), name="complaint-letter"),
     *[path(f"complaints/<str:number>/{action}/", complaints_api.action_view(action), name=f"complaint-{action}")
       for action in complaints_api.ACTIONS],
     path("floor/lobby/", include("branch_ops.floor.lobby.api_urls")),

@@ -15,9 +15,11 @@ POSTs, then records the attempt in another.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import logging
 import secrets as secrets_module
+import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -90,8 +92,12 @@ def access_webhook_delivery(*, user, public_id, for_update: bool = False) -> Web
 # --- services --------------------------------------------------------------------------------------
 
 def webhook_url_check(url: str) -> str:
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url or "")
+        parts.port  # noqa: B018 - a port that is not a number (or over 65535) raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApplicationError(_("A webhook URL must start with http:// or https:// and name a host."),
                                code="WEBHOOK_URL_NOT_HTTP", field="url")
     if parts.username or parts.password:
@@ -99,7 +105,61 @@ def webhook_url_check(url: str) -> str:
                                code="WEBHOOK_URL_CREDENTIALS", field="url")
     if len(url) > 500:
         raise ApplicationError(_("A webhook URL is at most 500 characters."), code="WEBHOOK_URL_TOO_LONG", field="url")
+    webhook_target_check(url)
     return url
+
+
+# --- SSRF: where the worker may POST ----------------------------------------------------------------
+
+#: names that are the cloud metadata service wherever they resolve
+METADATA_HOSTS = frozenset({"metadata", "metadata.google.internal", "metadata.goog", "instance-data",
+                            "instance-data.ec2.internal"})
+
+
+def address_refused(address: str) -> bool:
+    """True for an address the worker must never POST to (unless
+    ``WEBHOOK_ALLOW_PRIVATE_TARGETS``): private, loopback, link-local (169.254.169.254, the
+    cloud metadata service, is one), shared, reserved, unspecified or multicast; an IPv6
+    address that maps an IPv4 one is judged as that IPv4 address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast or ip.is_private or ip.is_link_local or ip.is_loopback
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _host_refused(host: str) -> bool:
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost") or name in METADATA_HOSTS
+
+
+def _refused_target_error() -> ApplicationError:
+    return ApplicationError(
+        _("A webhook URL must not point at a private, loopback, link-local or cloud-metadata address."),
+        code="WEBHOOK_URL_PRIVATE", field="url")
+
+
+def webhook_target_check(url: str) -> None:
+    """Refuse a URL whose host is, or resolves to, an address the worker must not reach
+    (SSRF). A name that does not resolve yet is accepted here; every delivery resolves it
+    again and refuses it then (and connects to the address it checked, so a DNS answer
+    that changes in between cannot slip through)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        return
+    parts = urlsplit(url)
+    if _host_refused(parts.hostname):
+        raise _refused_target_error()
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = _resolve(parts.hostname, port)
+    except (OSError, UnicodeError, ValueError):
+        return
+    if any(address_refused(a) for a in addresses):
+        raise _refused_target_error()
 
 
 def webhook_event_types_check(event_types) -> list[str]:
@@ -135,7 +195,8 @@ def webhook_subscription_create(*, actor, url: str, event_types: list[str], desc
     return subscription, secret
 
 
-def webhook_secret_rotate(*, actor, subscription_id, grace_seconds: int | None = None) -> tuple[WebhookSubscription, str]:
+def webhook_secret_rotate(*, actor, subscription_id, grace_seconds: int | None = None,
+                          idempotency_claim=None) -> tuple[WebhookSubscription, str]:
     """A new secret signs from now on; the current one also signs for ``grace_seconds``
     (default ``WEBHOOK_SECRET_GRACE_SECONDS``), then no longer."""
     grace = settings.WEBHOOK_SECRET_GRACE_SECONDS if grace_seconds is None else grace_seconds
@@ -143,6 +204,7 @@ def webhook_secret_rotate(*, actor, subscription_id, grace_seconds: int | None =
         raise ApplicationError(_("The grace period is 0 to 30 days."), code="WEBHOOK_GRACE_INVALID",
                                field="grace_seconds")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         subscription = access_webhook_subscription(user=actor, public_id=subscription_id, for_update=True)
         secret = _new_secret()
         now = timezone.now()
@@ -152,6 +214,7 @@ def webhook_secret_rotate(*, actor, subscription_id, grace_seconds: int | None =
         subscription.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
         audit_event_write(actor=actor, action="webhook.secret_rotated", obj=subscription, branch=subscription.branch,
                           after={"previous_secret_expires_at": subscription.previous_secret_expires_at})
+        idempotency.finish(idempotency_claim, (subscription, secret))
     return subscription, secret
 
 
@@ -267,14 +330,61 @@ def _claim_next(now) -> _Job | None:
     return None
 
 
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address the SSRF check passed, not to a fresh DNS answer."""
+
+    def __init__(self, host, port, *, address: str, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is verified for the host name (SNI too)."""
+
+    def __init__(self, host, port, *, address: str, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _target_address(parts) -> tuple[str | None, str]:
+    """(the address to connect to, or None and why not)."""
+    if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS and _host_refused(parts.hostname):
+        return None, "refused: the host is a private, loopback, link-local or metadata address"
+    try:
+        addresses = _resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (OSError, UnicodeError, ValueError) as exc:
+        return None, f"DNS: {exc}"[:500]
+    if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        refused = [a for a in addresses if address_refused(a)]
+        if refused:
+            return None, f"refused: {parts.hostname} resolves to a private, loopback, link-local or metadata " \
+                         f"address ({refused[0]})"
+    return addresses[0], ""
+
+
 def _post(job: _Job) -> tuple[int | None, str]:
     """POST with http.client: no redirects followed (a 3xx is not a delivery), certificates
-    verified for https, header names sent exactly as documented."""
+    verified for https, header names sent exactly as documented, and only to an address
+    that passed the SSRF check."""
     parts = urlsplit(job.url)
     if parts.scheme not in ("http", "https") or not parts.hostname:  # the database refuses it too
         return None, "URL is not http(s)"
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = connection_class(parts.hostname, parts.port, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    try:
+        parts.port  # noqa: B018 - a bad port raises here
+    except ValueError:
+        return None, "URL has an invalid port"
+    address, why = _target_address(parts)
+    if address is None:
+        return None, why
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    conn = connection_class(parts.hostname, parts.port, address=address, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         conn.request("POST", path, body=job.body, headers={

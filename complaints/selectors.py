@@ -8,6 +8,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,20 @@ from branch_ops.business_days import branch_calendar
 from branch_ops.errors import NotFound
 from branch_ops.roles import Perm
 from complaints.models import Complaint, Deadline
+
+
+class ComplaintFilter(django_filters.FilterSet):
+    """The filters of the complaint list (API)."""
+
+    status = django_filters.ChoiceFilter(choices=Complaint.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=Complaint.Channel.choices)
+    customer = django_filters.CharFilter(field_name="customer__number")
+    owner = django_filters.CharFilter(field_name="owner__username")
+    escalated = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Complaint
+        fields = ["status", "channel", "customer", "owner", "escalated"]
 
 
 def complaint_queue(*, actor, status: str | None = None):
@@ -35,6 +50,18 @@ def complaint_detail(*, actor, number: str) -> Complaint:
     if found is None:
         raise NotFound(_("No such complaint."), code="COMPLAINT_NOT_FOUND")
     return found
+
+
+def complaint_letter(complaint: Complaint) -> dict:
+    """The acknowledgement letter as it was sent; before that, as it would be sent now."""
+    from django.conf import settings
+
+    from complaints.services import acknowledgement_letter
+
+    sent = next((e for e in complaint.entries.all() if e.kind == "acknowledged" and e.text), None)
+    return {"complaint": complaint.number, "language": complaint.language or settings.LANGUAGE_CODE,
+            "text": sent.text if sent else acknowledgement_letter(complaint),
+            "sent_at": sent.at if sent else None, "sent": sent}
 
 
 @dataclass

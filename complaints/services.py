@@ -265,11 +265,12 @@ def complaint_handover(*, actor, number: str, to_username: str, reason: str = ""
     return complaint
 
 
-def complaint_note(*, actor, number: str, text: str, transaction_ref: str = "") -> Complaint:
+def complaint_note(*, actor, number: str, text: str, transaction_ref: str = "", idempotency_claim=None) -> Complaint:
     text = (text or "").strip()
     if not text:
         raise ComplaintError(_("Write the note."), code="NOTE_REQUIRED", field="text")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         complaint = _lock(actor, number)
         _require_open(complaint)
         if complaint.status in (Complaint.Status.LOGGED, Complaint.Status.ACKNOWLEDGED):
@@ -282,6 +283,7 @@ def complaint_note(*, actor, number: str, text: str, transaction_ref: str = "") 
             data["transaction"] = transaction_ref
         _entry(complaint, "note", actor, text, **data)
         _audit(actor, "complaint.note", complaint, after={"note": text[:200], **data})
+        idempotency.finish(idempotency_claim, complaint)
     return complaint
 
 
@@ -369,13 +371,14 @@ def _post_redress(complaint: Complaint, amount: Money, actor, reason: str) -> Le
     return tx
 
 
-def complaint_redress(*, actor, number: str, amount: Money, reason: str = "") -> Complaint:
+def complaint_redress(*, actor, number: str, amount: Money, reason: str = "", idempotency_claim=None) -> Complaint:
     """Pay redress into the complainant's account from the redress-expense account; over
     the branch's threshold it waits for a supervisor's approval."""
     reason = (reason or "").strip()
     if amount.amount <= 0:
         raise ComplaintError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         complaint = _lock(actor, number)
         _require_open(complaint)
         if complaint.decision not in (Complaint.Decision.UPHELD, Complaint.Decision.PARTLY):
@@ -406,6 +409,7 @@ def complaint_redress(*, actor, number: str, amount: Money, reason: str = "") ->
             _audit(actor, "complaint.redress_requested", complaint, after=amount.as_dict())
         else:
             _post_redress(complaint, amount, actor, reason)
+        idempotency.finish(idempotency_claim, complaint)
     return complaint
 
 

@@ -325,11 +325,10 @@ def complaint_letter(request, number: str):
     except ApplicationError as exc:
         return _problem(request, exc)
     # the letter as it was sent when acknowledged; before that, as it would be sent now
-    sent = next((e for e in complaint.entries.all() if e.kind == "acknowledged" and e.text), None)
-    language = complaint.language or settings.LANGUAGE_CODE
+    letter = selectors.complaint_letter(complaint)
+    language = letter["language"]
     return render(request, "complaints/letter.html", {
-        "complaint": complaint, "letter": sent.text if sent else services.acknowledgement_letter(complaint),
-        "sent": sent, "letter_language": language,
+        "complaint": complaint, "letter": letter["text"], "sent": letter["sent"], "letter_language": language,
         "letter_dir": "rtl" if language.split("-")[0] in settings.LANGUAGES_BIDI else "ltr",
         "time_zone": complaint.branch.time_zone,
     })

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branch_ops import idempotency
-from branch_ops.api import IDEMPOTENCY_REQUIRED, Pagination, respond
+from branch_ops.api import IDEMPOTENCY_PARAM, IDEMPOTENCY_REQUIRED, CursorListApi, respond
 from branch_ops.roles import Perm
 from customer_service import selectors, services
 from customer_service.models import RequestKind
@@ -39,8 +39,11 @@ class RequestDetailOutput(RequestOutput):
     timeline = TransitionOutput(many=True)
 
 
-class RequestListCreateApi(APIView):
+class RequestListCreateApi(CursorListApi):
     required_perm = Perm.CREATE_REQUEST
+    serializer_class = RequestOutput
+    filterset_class = selectors.RequestFilter
+    cursor_ordering = ("due_at", "id")
 
     class RequestCreateInput(serializers.Serializer):
         kind = serializers.ChoiceField(choices=RequestKind.values)
@@ -51,16 +54,12 @@ class RequestListCreateApi(APIView):
         data = serializers.DictField(required=False, default=dict)
         submit = serializers.BooleanField(required=False, default=True)
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=RequestKind.values), OpenApiParameter("status", str),
-                               OpenApiParameter("mine", bool), OpenApiParameter("overdue", bool),
-                               OpenApiParameter("open", bool), OpenApiParameter("customer", str)],
-                   responses=RequestOutput(many=True), summary="The branch's request queue, overdue first")
+    def scoped_queryset(self):
+        return selectors.request_queue(actor=self.request.user)
+
+    @extend_schema(summary="The branch's request queue, the earliest due first")
     def get(self, request):
-        qs = selectors.request_queue(actor=request.user, params=request.query_params, request=request)
-        paginator = Pagination()
-        paginator.ordering = ("due_at", "id")
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(RequestOutput(page, many=True).data)
+        return super().get(request)
 
     @extend_schema(request=RequestCreateInput, responses={201: RequestOutput}, parameters=[IDEMPOTENCY_REQUIRED],
                    examples=[
@@ -125,11 +124,17 @@ class RequestActionApi(APIView):
     required_perm = Perm.CREATE_REQUEST
     action = ""
 
-    @extend_schema(request=RequestActionInput, responses=RequestDetailOutput)
     def post(self, request, number: str):
         data = RequestActionInput(data=request.data)
         data.is_valid(raise_exception=True)
         v, user = data.validated_data, request.user
+        if self.action == "fulfil":  # it may move money (a closing, an initial deposit) or issue a card
+            outcome = idempotency.run_idempotent(
+                request, scope=f"service_request.fulfil:{number}", data=request.data, required=False,
+                perform=lambda claim: services.request_fulfil(actor=user, number=number, note=v["note"],
+                                                              data=v["data"], idempotency_claim=claim),
+                render=lambda sr: (200, RequestDetailOutput(selectors.request_detail(actor=user, number=number)).data))
+            return respond(outcome)
         if self.action == "submit":
             services.request_submit(actor=user, number=number)
         elif self.action == "claim":
@@ -145,8 +150,24 @@ class RequestActionApi(APIView):
         return Response(RequestDetailOutput(selectors.request_detail(actor=user, number=number)).data)
 
 
+REQUEST_ACTION_SUMMARIES = {
+    "submit": "Submit a draft request", "claim": "Take a request from the queue (it becomes yours)",
+    "start": "Start working on your request",
+    "fulfil": "Complete your request (a closing moves the balance and closes the account; a card is issued)",
+    "cancel": "Cancel a request, with a reason",
+    "advance-cheque-book": "Move a cheque book on (ordered, printed, delivered: the request completes)",
+}
+
+
 def action_view(name: str):
-    return type(f"Request{name.title().replace('-', '')}Api", (RequestActionApi,), {"action": name}).as_view()
+    def post(self, request, number: str):
+        return RequestActionApi.post(self, request, number)
+
+    post = extend_schema(request=RequestActionInput, responses=RequestDetailOutput,
+                         parameters=[IDEMPOTENCY_PARAM] if name == "fulfil" else [],
+                         summary=REQUEST_ACTION_SUMMARIES[name])(post)
+    return type(f"Request{name.title().replace('-', '')}Api", (RequestActionApi,),
+                {"action": name, "post": post}).as_view()
 
 
 class StatementCsvApi(APIView):
@@ -185,6 +206,13 @@ class OfferOutput(serializers.Serializer):
     pitch = serializers.CharField()
 
 
+class OfferOutcomeOutput(serializers.Serializer):
+    customer = serializers.CharField(source="customer.number")
+    offer = serializers.CharField(source="offer.code")
+    outcome = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+
 class CustomerOffersApi(APIView):
     required_perm = Perm.CREATE_REQUEST
 
@@ -204,10 +232,17 @@ class CustomerOffersApi(APIView):
             raise NotFound(_("No such customer."), code="CUSTOMER_NOT_FOUND")
         return Response(OfferOutput(selectors.eligible_offers(actor=request.user, customer=customer), many=True).data)
 
-    @extend_schema(request=OfferOutcomeInput, responses={201: None}, summary="Record an offer's outcome")
+    @extend_schema(request=OfferOutcomeInput, responses={201: OfferOutcomeOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("Accepted", request_only=True,
+                                            value={"offer": "savings_plus", "outcome": "accepted"})],
+                   summary="Record an offer's outcome")
     def post(self, request, number: str):
         data = self.OfferOutcomeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.offer_record(actor=request.user, customer_number=number, offer_code=data.validated_data["offer"],
-                              outcome=data.validated_data["outcome"])
-        return Response(status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope=f"offer.record:{number}", data=data.validated_data, required=False,
+            perform=lambda claim: services.offer_record(
+                actor=request.user, customer_number=number, offer_code=data.validated_data["offer"],
+                outcome=data.validated_data["outcome"], idempotency_claim=claim),
+            render=lambda record: (201, OfferOutcomeOutput(record).data))
+        return respond(outcome)

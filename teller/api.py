@@ -6,6 +6,7 @@ AED note are ``{"50000": 2, "10000": 1}``."""
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.api import MoneySerializer
 from branch_ops import idempotency
-from branch_ops.api import IDEMPOTENCY_REQUIRED, ApprovalOutput, respond
+from branch_ops.api import IDEMPOTENCY_PARAM, IDEMPOTENCY_REQUIRED, ApprovalOutput, CursorListApi, respond
 from branch_ops.roles import Perm
 from teller import selectors, services
 from teller.models import CashOperation, VaultTransfer
@@ -65,25 +66,36 @@ class SessionOpenApi(APIView):
     required_perm = Perm.OPERATE_DRAWER
 
     @extend_schema(request=CountsInput, responses={201: SessionOutput}, summary="Open my drawer with a count",
+                   parameters=[IDEMPOTENCY_PARAM],
                    examples=[OpenApiExample("Count", request_only=True,
                                             value={"counts": {"AED": {"50000": 10, "10000": 20}}})])
     def post(self, request):
         data = CountsInput(data=request.data)
         data.is_valid(raise_exception=True)
-        session = services.drawer_session_open(actor=request.user, counts=data.validated_data["counts"])
-        return Response(SessionOutput(session).data, status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope="drawer.open", data=request.data, required=False,
+            perform=lambda claim: services.drawer_session_open(actor=request.user, counts=data.validated_data["counts"],
+                                                               idempotency_claim=claim),
+            render=lambda session: (201, SessionOutput(session).data))
+        return respond(outcome)
 
 
 class SessionCloseApi(APIView):
     required_perm = Perm.OPERATE_DRAWER
 
-    @extend_schema(request=CountsInput, responses=SessionOutput,
-                   summary="Blind close: send the count; the variance comes back only then")
+    @extend_schema(request=CountsInput, responses=SessionOutput, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("Count", request_only=True,
+                                            value={"counts": {"AED": {"50000": 10, "10000": 20}}})],
+                   summary="Blind close: send the count; the variance (posted to cash over/short) comes back only then")
     def post(self, request):
         data = CountsInput(data=request.data)
         data.is_valid(raise_exception=True)
-        session = services.drawer_session_close(actor=request.user, counts=data.validated_data["counts"])
-        return Response(SessionOutput(session).data)
+        outcome = idempotency.run_idempotent(
+            request, scope="drawer.close", data=request.data, required=False,
+            perform=lambda claim: services.drawer_session_close(actor=request.user, counts=data.validated_data["counts"],
+                                                                idempotency_claim=claim),
+            render=lambda session: (200, SessionOutput(session).data))
+        return respond(outcome)
 
 
 class VaultTransferOutput(serializers.Serializer):
@@ -97,39 +109,81 @@ class VaultTransferOutput(serializers.Serializer):
     confirmed_by = serializers.CharField(source="confirmed_by.username", allow_null=True, default=None)
 
 
-class VaultTransferRequestApi(APIView):
-    required_perm = Perm.OPERATE_DRAWER
+class VaultTransferFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=VaultTransfer.Status.choices)
+    direction = django_filters.ChoiceFilter(choices=VaultTransfer.Direction.choices)
+    currency = django_filters.CharFilter(field_name="currency_id", max_length=3)
+
+    class Meta:
+        model = VaultTransfer
+        fields = ["status", "direction", "currency"]
+
+
+class VaultTransferRequestApi(CursorListApi):
+    """GET: a teller sees their drawer's transfers; the vault custodian (``confirm_vault``)
+    every transfer of the branch (``?status=requested``: what waits for them). POST: a
+    teller asks for cash."""
+
+    required_perms_by_method = {"POST": Perm.OPERATE_DRAWER}
+    serializer_class = VaultTransferOutput
+    filterset_class = VaultTransferFilter
+
+    def scoped_queryset(self):
+        return selectors.vault_transfers(actor=self.request.user)
+
+    @extend_schema(summary="Vault transfers: my drawer's (teller), or the branch's (vault custodian); newest first")
+    def get(self, request):
+        return super().get(request)
 
     class VaultTransferInput(serializers.Serializer):
         direction = serializers.ChoiceField(choices=VaultTransfer.Direction.values)
         currency = serializers.CharField(min_length=3, max_length=3)
         denominations = DenominationsField
 
-    @extend_schema(request=VaultTransferInput, responses={201: VaultTransferOutput},
+    @extend_schema(request=VaultTransferInput, responses={201: VaultTransferOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("Two 500 AED notes from the vault", request_only=True, value={
+                       "direction": "to_drawer", "currency": "AED", "denominations": {"50000": 2}})],
                    summary="Ask the vault custodian for cash (or send cash back)")
     def post(self, request):
         data = self.VaultTransferInput(data=request.data)
         data.is_valid(raise_exception=True)
-        transfer = services.vault_transfer_request(actor=request.user, **data.validated_data)
-        return Response(VaultTransferOutput(transfer).data, status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope="vault.transfer_request", data=request.data, required=False,
+            perform=lambda claim: services.vault_transfer_request(actor=request.user, idempotency_claim=claim,
+                                                                  **data.validated_data),
+            render=lambda transfer: (201, VaultTransferOutput(transfer).data))
+        return respond(outcome)
 
 
 class _VaultTransferDecideApi(APIView):
     required_perm = Perm.CONFIRM_VAULT
     confirm = True
 
-    @extend_schema(request=None, responses=VaultTransferOutput)
     def post(self, request, transfer_id):
-        transfer = services.vault_transfer_confirm(actor=request.user, transfer_id=transfer_id, confirm=self.confirm)
-        return Response(VaultTransferOutput(transfer).data)
+        outcome = idempotency.run_idempotent(
+            request, scope=f"vault.transfer_decide:{transfer_id}:{self.confirm}", data={}, required=False,
+            perform=lambda claim: services.vault_transfer_confirm(actor=request.user, transfer_id=transfer_id,
+                                                                  confirm=self.confirm, idempotency_claim=claim),
+            render=lambda transfer: (200, VaultTransferOutput(transfer).data))
+        return respond(outcome)
 
 
 class VaultTransferConfirmApi(_VaultTransferDecideApi):
     confirm = True
 
+    @extend_schema(request=None, responses=VaultTransferOutput, parameters=[IDEMPOTENCY_PARAM],
+                   summary="Confirm a vault transfer (custodian, not the requester): the cash posts")
+    def post(self, request, transfer_id):
+        return super().post(request, transfer_id)
+
 
 class VaultTransferRejectApi(_VaultTransferDecideApi):
     confirm = False
+
+    @extend_schema(request=None, responses=VaultTransferOutput, parameters=[IDEMPOTENCY_PARAM],
+                   summary="Reject a vault transfer (nothing moves)")
+    def post(self, request, transfer_id):
+        return super().post(request, transfer_id)
 
 
 class OperationOutput(serializers.Serializer):
@@ -240,6 +294,43 @@ class JournalApi(APIView):
 
 # --- exchange ---------------------------------------------------------------------------------------
 
+class StructuringAlertOutput(serializers.Serializer):
+    customer = serializers.CharField(source="customer.number")
+    customer_name = serializers.CharField(source="customer.full_name")
+    business_date = serializers.DateField()
+    total_branch_currency = serializers.IntegerField(help_text="minor units of the branch currency")
+    operations = serializers.SerializerMethodField()
+    reviewed_by = serializers.CharField(source="reviewed_by.username", allow_null=True, default=None)
+
+    def get_operations(self, alert) -> list[str]:
+        return [op.reference for op in alert.operations.all()]
+
+
+class LargeCashOutput(serializers.Serializer):
+    reference = serializers.CharField(source="operation.reference")
+    kind = serializers.CharField(source="operation.kind")
+    customer = serializers.CharField(source="customer.number", allow_null=True, default=None)
+    person_name = serializers.CharField()
+    document = serializers.CharField()
+    amount_branch_currency = serializers.IntegerField(help_text="minor units of the branch currency")
+
+
+class CashAlertsOutput(serializers.Serializer):
+    today = serializers.DateField()
+    since = serializers.DateField()
+    structuring = StructuringAlertOutput(many=True)
+    large_cash = LargeCashOutput(many=True)
+
+
+class CashAlertsApi(APIView):
+    required_perm = Perm.VIEW_BRANCH_QUEUES
+
+    @extend_schema(responses=CashAlertsOutput,
+                   summary="Structuring alerts and large-cash reports of the branch, recent days, newest first")
+    def get(self, request):
+        return Response(CashAlertsOutput(selectors.cash_alerts(actor=request.user)).data)
+
+
 class RateOutput(serializers.Serializer):
     currency = serializers.CharField(source="currency_id")
     buy = serializers.DecimalField(max_digits=18, decimal_places=8)
@@ -262,12 +353,17 @@ class RateBoardApi(APIView):
         return Response(RateOutput(selectors.rate_board(actor=request.user), many=True).data)
 
     @extend_schema(request=RateInput, responses={201: RateOutput}, summary="Set a rate (supervisor; history kept)",
+                   parameters=[IDEMPOTENCY_PARAM],
                    examples=[OpenApiExample("USD", request_only=True,
                                             value={"currency": "USD", "buy": "3.6500", "sell": "3.6900"})])
     def post(self, request):
         data = self.RateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(RateOutput(services.rate_set(actor=request.user, **data.validated_data)).data, status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope="rate.set", data=request.data, required=False,
+            perform=lambda claim: services.rate_set(actor=request.user, idempotency_claim=claim, **data.validated_data),
+            render=lambda rate: (201, RateOutput(rate).data))
+        return respond(outcome)
 
 
 class QuoteOutput(serializers.Serializer):
@@ -289,13 +385,19 @@ class QuoteApi(APIView):
         from_amount = MoneySerializer(required=False)
         to_amount = MoneySerializer(required=False)
 
-    @extend_schema(request=QuoteInput, responses={201: QuoteOutput},
+    @extend_schema(request=QuoteInput, responses={201: QuoteOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("100 USD to AED", request_only=True, value={
+                       "from_currency": "USD", "to_currency": "AED", "from_amount": {"amount": 10000, "currency": "USD"}})],
                    summary="Price an exchange and lock its rate for a short time")
     def post(self, request):
         data = self.QuoteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        quote = services.exchange_quote(actor=request.user, **data.validated_data)
-        return Response(QuoteOutput(quote).data, status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope="exchange.quote", data=request.data, required=False,
+            perform=lambda claim: services.exchange_quote(actor=request.user, idempotency_claim=claim,
+                                                          **data.validated_data),
+            render=lambda quote: (201, QuoteOutput(quote).data))
+        return respond(outcome)
 
 
 class ExchangeApi(APIView):
@@ -379,11 +481,15 @@ class ReversalRequestApi(APIView):
     class ReversalInput(serializers.Serializer):
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=ReversalInput, responses={201: ApprovalOutput},
+    @extend_schema(request=ReversalInput, responses={201: ApprovalOutput}, parameters=[IDEMPOTENCY_PARAM],
+                   examples=[OpenApiExample("Wrong account", request_only=True, value={"reason": "wrong account"})],
                    summary="Ask a supervisor to reverse one of today's operations")
     def post(self, request, reference: str):
         data = self.ReversalInput(data=request.data)
         data.is_valid(raise_exception=True)
-        approval = services.operation_reversal_request(actor=request.user, reference=reference,
-                                                       reason=data.validated_data["reason"])
-        return Response(ApprovalOutput(approval).data, status=201)
+        outcome = idempotency.run_idempotent(
+            request, scope=f"cash.reversal_request:{reference}", data=data.validated_data, required=False,
+            perform=lambda claim: services.operation_reversal_request(
+                actor=request.user, reference=reference, reason=data.validated_data["reason"], idempotency_claim=claim),
+            render=lambda approval: (201, ApprovalOutput(approval).data))
+        return respond(outcome)

@@ -11,7 +11,7 @@ from accounts.models import LedgerAccount
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.errors import Forbidden, NotFound
 from branch_ops.roles import Perm
-from teller.models import CashOperation, DrawerCash, DrawerHolding, DrawerSession, ExchangeRate
+from teller.models import CashOperation, DrawerCash, DrawerHolding, DrawerSession, ExchangeRate, VaultTransfer
 
 
 def my_open_session(*, actor) -> DrawerSession:
@@ -131,6 +131,19 @@ class CashAlerts:
     since: date
     structuring: list[StructuringAlert]
     large_cash: list[LargeCashReport]
+
+
+def vault_transfers(*, actor):
+    """Vault transfers the actor may see: the vault custodian (``confirm_vault``) every one
+    of the branch; a teller those of their own drawer sessions."""
+    profile = staff_profile(actor)
+    qs = VaultTransfer.objects.filter(session__drawer__branch=profile.branch).select_related(
+        "session__drawer", "requested_by", "confirmed_by", "currency")
+    if profile.has(Perm.CONFIRM_VAULT):
+        return qs
+    if profile.has(Perm.OPERATE_DRAWER):
+        return qs.filter(session__teller=actor)
+    raise Forbidden(_("Your role does not allow this."), code="ROLE_NOT_ALLOWED")
 
 
 def cash_alerts(*, actor, days: int = CASH_ALERT_DAYS) -> CashAlerts:

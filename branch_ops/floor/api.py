@@ -13,7 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branch_ops import approvals, idempotency
-from branch_ops.api import IDEMPOTENCY_PARAM, ApprovalOutput, AuditEventOutput, Pagination, render_approval, respond
+from branch_ops.api import (
+    IDEMPOTENCY_PARAM,
+    ApprovalOutput,
+    AuditEventOutput,
+    CursorListApi,
+    render_approval,
+    respond,
+)
 from branch_ops.errors import ApplicationError
 from branch_ops.floor.audit_search import AuditEventFilter, audit_csv_rows, audit_search
 from branch_ops.floor.board import branch_board
@@ -216,16 +223,17 @@ def _filtered(request):
     return filterset.qs
 
 
-class AuditSearchApi(APIView):
+class AuditSearchApi(CursorListApi):
     required_perm = Perm.VIEW_AUDIT
     filterset_class = AuditEventFilter
+    serializer_class = AuditEventOutput
 
-    @extend_schema(parameters=AUDIT_PARAMS, responses=AuditEventOutput(many=True),
-                   summary="Search your branch's audit trail, newest first")
+    def scoped_queryset(self):
+        return audit_search(actor=self.request.user).queryset
+
+    @extend_schema(summary="Search your branch's audit trail, newest first")
     def get(self, request):
-        paginator = Pagination()
-        page = paginator.paginate_queryset(_filtered(request).order_by("-id"), request, view=self)
-        return paginator.get_paginated_response(AuditEventOutput(page, many=True).data)
+        return super().get(request)
 
 
 class AuditSearchCsvApi(APIView):

@@ -493,11 +493,12 @@ def request_start(*, actor, number: str) -> ServiceRequest:
     return request
 
 
-def request_fulfil(*, actor, number: str, note: str = "", data: dict | None = None) -> ServiceRequest:
+def request_fulfil(*, actor, number: str, note: str = "", data: dict | None = None, idempotency_claim=None) -> ServiceRequest:
     """Complete a request: a card issued (its masked PAN), a replacement, a loan file handed
     to credit; cheque books complete when delivered (see :func:`cheque_book_advance`)."""
     data = dict(data or {})
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         require_perm(actor, Perm.CREATE_REQUEST)
         request = _lock(actor, number)
         _require_assignee(request, actor)
@@ -524,6 +525,7 @@ def request_fulfil(*, actor, number: str, note: str = "", data: dict | None = No
             event_publish(event_type="card.issued", aggregate=card, branch=request.branch,
                           payload={"card": str(card.public_id), "masked_pan": masked, "account": request.account.number})
         _move(request, "fulfilled", actor, note)
+        idempotency.finish(idempotency_claim, request)
     return request
 
 
@@ -543,13 +545,14 @@ def request_cancel(*, actor, number: str, reason: str) -> ServiceRequest:
     return request
 
 
-def offer_record(*, actor, customer_number: str, offer_code: str, outcome: str):
+def offer_record(*, actor, customer_number: str, offer_code: str, outcome: str, idempotency_claim=None):
     """The CSR records that a product was offered, accepted or declined."""
     from customer_service.models import OfferOutcome, ProductOffer
 
     if outcome not in OfferOutcome.Outcome.values:
         raise RequestError(_("Unknown outcome."), code="INVALID_OUTCOME", field="outcome")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         require_perm(actor, Perm.CREATE_REQUEST)
         customer = Customer.objects.filter(number=customer_number).first()
         offer = ProductOffer.objects.filter(code=offer_code, active=True).first()
@@ -558,6 +561,7 @@ def offer_record(*, actor, customer_number: str, offer_code: str, outcome: str):
         record = OfferOutcome.objects.create(offer=offer, customer=customer, outcome=outcome, recorded_by=actor)
         audit_event_write(actor=actor, action=f"offer.{outcome}", obj=record, customer_ref=customer.number,
                           after={"offer": offer_code})
+        idempotency.finish(idempotency_claim, record)
     return record
 
 

@@ -182,10 +182,11 @@ def _settings(branch) -> BranchCashSettings | None:
 
 # --- drawer sessions ----------------------------------------------------------------------------------
 
-def drawer_session_open(*, actor, counts: Counts) -> DrawerSession:
+def drawer_session_open(*, actor, counts: Counts, idempotency_claim=None) -> DrawerSession:
     """Open the actor's drawer with a count of every currency in it. A difference from the
     last close (or from the ledger) is flagged on the session, never hidden."""
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         drawer = _my_drawer(actor)
         Drawer.objects.select_for_update(no_key=True, of=("self",)).filter(pk=drawer.pk).first()
         if DrawerSession.objects.filter(drawer=drawer, status="open").exists():
@@ -215,13 +216,15 @@ def drawer_session_open(*, actor, counts: Counts) -> DrawerSession:
                           after={"drawer": drawer.code, "counts": {c: sum(v * q for v, q in b.items())
                                                                   for c, b in cleaned.items()},
                                  "differences": differences})
+        idempotency.finish(idempotency_claim, session)
     return session
 
 
-def drawer_session_close(*, actor, counts: Counts) -> DrawerSession:
+def drawer_session_close(*, actor, counts: Counts, idempotency_claim=None) -> DrawerSession:
     """Blind close: the teller's count per currency goes in before anyone shows them the
     expected figure; the variance posts to cash over/short and a supervisor signs off."""
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         session = _lock_open_session(actor)
         drawer = session.drawer
         currencies = sorted(set(counts) | set(DrawerCash.objects.filter(drawer=drawer)
@@ -258,6 +261,7 @@ def drawer_session_close(*, actor, counts: Counts) -> DrawerSession:
         event_publish(event_type="drawer.closed", aggregate=session, branch=drawer.branch,
                       payload={"drawer": drawer.code, "business_date": str(session.business_date),
                                "variance": variance})
+        idempotency.finish(idempotency_claim, session)
     return session
 
 
@@ -273,12 +277,14 @@ def _on_signoff_approved(approval, actor) -> None:
 
 # --- vault ---------------------------------------------------------------------------------------------
 
-def vault_transfer_request(*, actor, direction: str, currency: str, denominations: Mapping) -> VaultTransfer:
+def vault_transfer_request(*, actor, direction: str, currency: str, denominations: Mapping,
+                           idempotency_claim=None) -> VaultTransfer:
     """The teller asks for cash from the vault (or sends cash back); nothing moves until the
     custodian confirms."""
     if direction not in VaultTransfer.Direction.values:
         raise CashError(_("Unknown direction."), code="INVALID_DIRECTION", field="direction")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         session = _lock_open_session(actor)
         breakdown = _clean_breakdown(currency, denominations)
         amount = sum(v * q for v, q in breakdown.items())
@@ -291,13 +297,15 @@ def vault_transfer_request(*, actor, direction: str, currency: str, denomination
                                                 requested_by=actor)
         audit_event_write(actor=actor, action="vault.transfer_requested", obj=transfer,
                           after={"direction": direction, **Money(amount, currency).as_dict()})
+        idempotency.finish(idempotency_claim, transfer)
     return transfer
 
 
-def vault_transfer_confirm(*, actor, transfer_id, confirm: bool = True) -> VaultTransfer:
+def vault_transfer_confirm(*, actor, transfer_id, confirm: bool = True, idempotency_claim=None) -> VaultTransfer:
     """The vault custodian (a supervisor of the branch, not the requester) confirms; the
     cash posts between the vault and the drawer and the notes are recorded."""
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.CONFIRM_VAULT)
         transfer = (VaultTransfer.objects.select_for_update(no_key=True, of=("self",))
                     .select_related("session__drawer__branch")
@@ -314,6 +322,7 @@ def vault_transfer_confirm(*, actor, transfer_id, confirm: bool = True) -> Vault
             transfer.confirmed_by, transfer.confirmed_at = actor, timezone.now()
             transfer.save(update_fields=["status", "confirmed_by", "confirmed_at"])
             audit_event_write(actor=actor, action="vault.transfer_rejected", obj=transfer)
+            idempotency.finish(idempotency_claim, transfer)
             return transfer
         if session.status != DrawerSession.Status.OPEN:
             raise Conflict(_("The drawer is no longer open."), code="DRAWER_NOT_OPEN")
@@ -343,6 +352,7 @@ def vault_transfer_confirm(*, actor, transfer_id, confirm: bool = True) -> Vault
         transfer.save(update_fields=["status", "confirmed_by", "confirmed_at", "ledger_transaction"])
         audit_event_write(actor=actor, action="vault.transfer_confirmed", obj=transfer,
                           after={"direction": transfer.direction, **money.as_dict()})
+        idempotency.finish(idempotency_claim, transfer)
     return transfer
 
 

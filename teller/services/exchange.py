@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, ledger_post
 from accounts.models import LedgerAccount
 from accounts.services import internal_account
+from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.approvals import approval_request
 from branch_ops.audit import audit_event_write
@@ -55,7 +56,7 @@ def _active_rate(branch, currency: str) -> ExchangeRate:
     return rate
 
 
-def rate_set(*, actor, currency: str, buy: Decimal | str, sell: Decimal | str) -> ExchangeRate:
+def rate_set(*, actor, currency: str, buy: Decimal | str, sell: Decimal | str, idempotency_claim=None) -> ExchangeRate:
     """A supervisor sets the buy and sell rate of ``currency`` for their branch."""
     try:
         buy, sell = Decimal(str(buy)), Decimal(str(sell))
@@ -65,6 +66,7 @@ def rate_set(*, actor, currency: str, buy: Decimal | str, sell: Decimal | str) -
         raise ApplicationError(_("Rates must be positive and the buy rate at most the sell rate."),
                                code="INVALID_RATE", field="sell")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.SET_RATES)
         if currency == profile.branch.currency_id:
             raise ApplicationError(_("The branch currency has no rate against itself."), code="SAME_CURRENCY",
@@ -82,11 +84,12 @@ def rate_set(*, actor, currency: str, buy: Decimal | str, sell: Decimal | str) -
                           after={"currency": currency, "buy": buy, "sell": sell})
         event_publish(event_type="rate.set", aggregate=rate, branch=profile.branch,
                       payload={"currency": currency, "buy": str(buy), "sell": str(sell)})
+        idempotency.finish(idempotency_claim, rate)
     return rate
 
 
 def exchange_quote(*, actor, from_currency: str, to_currency: str, from_amount: Money | None = None,
-                   to_amount: Money | None = None) -> ExchangeQuote:
+                   to_amount: Money | None = None, idempotency_claim=None) -> ExchangeQuote:
     """Price an exchange and lock the rate for the branch's quote validity. Give what the
     customer hands over (``from_amount``) or what they want to receive (``to_amount``)."""
     if from_currency == to_currency:
@@ -98,6 +101,7 @@ def exchange_quote(*, actor, from_currency: str, to_currency: str, from_amount: 
     if given.amount <= 0:
         raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.POST_CASH)
         branch = profile.branch
         home = branch.currency_id
@@ -130,6 +134,7 @@ def exchange_quote(*, actor, from_currency: str, to_currency: str, from_amount: 
             branch=branch, quoted_by=actor, from_currency_id=from_currency, from_amount=inn.amount,
             to_currency_id=to_currency, to_amount=out.amount, rate=(_major(out) / _major(inn)).quantize(Decimal("1e-12")),
             rates_used=rates_used, expires_at=timezone.now() + timedelta(seconds=seconds))
+        idempotency.finish(idempotency_claim, quote)
     return quote
 
 

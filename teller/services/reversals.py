@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.ledger import ledger_reverse
+from branch_ops import idempotency
 from branch_ops.access import require_perm
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
 from branch_ops.audit import audit_event_write
@@ -25,11 +26,12 @@ REVERSAL = "teller.reversal"
 REVERSIBLE = {CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL, CashOperation.Kind.EXCHANGE}
 
 
-def operation_reversal_request(*, actor, reference: str, reason: str) -> Approval:
+def operation_reversal_request(*, actor, reference: str, reason: str, idempotency_claim=None) -> Approval:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Give a reason."), code="REASON_REQUIRED", field="reason")
     with transaction.atomic(durable=True):
+        idempotency.begin(idempotency_claim)
         profile = require_perm(actor, Perm.POST_CASH)
         operation = (CashOperation.objects.select_for_update(no_key=True, of=("self",))
                      .select_related("session__drawer__branch", "customer")
@@ -53,6 +55,7 @@ def operation_reversal_request(*, actor, reference: str, reason: str) -> Approva
                 from None
         audit_event_write(actor=actor, action="cash.reversal_requested", obj=operation,
                           after={"reference": reference, "reason": reason})
+        idempotency.finish(idempotency_claim, approval)
     return approval
 
 

@@ -4,14 +4,15 @@ is what the customer reads."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+import django_filters
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branch_ops import idempotency
 from branch_ops.access import staff_profile
-from branch_ops.api import IDEMPOTENCY_PARAM, respond
+from branch_ops.api import IDEMPOTENCY_PARAM, CursorListApi, respond
 from branch_ops.floor.lobby import selectors, services
 from branch_ops.floor.lobby.models import LANGUAGE_CODES, Ticket
 from branch_ops.roles import Perm
@@ -72,21 +73,32 @@ class SummaryOutput(serializers.Serializer):
     total = ServiceFigures()
 
 
-class TicketListTakeApi(APIView):
+class TicketFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Ticket.Status.choices)
+    service = django_filters.CharFilter(field_name="service__code")
+
+    class Meta:
+        model = Ticket
+        fields = ["status", "service"]
+
+
+class TicketListTakeApi(CursorListApi):
     required_perm = Perm.SERVE_LOBBY
+    serializer_class = TicketOutput
+    filterset_class = TicketFilter
+    cursor_ordering = ("-priority", "taken_at", "id")
 
     class TakeInput(serializers.Serializer):
         service = serializers.CharField(max_length=30)
         language = serializers.ChoiceField(choices=LANGUAGE_CODES, default="en")
         priority_rule = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=Ticket.Status.values)],
-                   responses=TicketOutput(many=True),
-                   summary="Today's tickets of my branch in queue order (priority first, then oldest)")
+    def scoped_queryset(self):
+        return selectors.lobby_ticket_queryset(staff_profile(self.request.user).branch)
+
+    @extend_schema(summary="Today's tickets of my branch in queue order (priority first, then oldest)")
     def get(self, request):
-        branch = staff_profile(request.user).branch
-        tickets = selectors.lobby_tickets(branch, status=request.query_params.get("status") or None)
-        return Response(TicketOutput(tickets, many=True).data)
+        return super().get(request)
 
     @extend_schema(request=TakeInput, responses={201: TicketOutput}, parameters=[IDEMPOTENCY_PARAM],
                    examples=[OpenApiExample("Elderly customer, cash", request_only=True,

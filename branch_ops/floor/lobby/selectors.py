@@ -103,10 +103,15 @@ def lobby_called(branch: Branch, *, limit: int = DISPLAY_TICKETS) -> list[Ticket
                 .select_related("service", "counter").order_by("-last_called_at", "-id")[:limit])
 
 
+def lobby_ticket_queryset(branch: Branch):
+    """Today's tickets of the branch (unordered; the caller orders or pages them)."""
+    return Ticket.objects.filter(branch=branch, day=branch_day(branch)).select_related(
+        "service", "counter", "called_by", "priority_rule")
+
+
 def lobby_tickets(branch: Branch, *, status: str | None = None, limit: int = 200) -> list[Ticket]:
     """Today's tickets of the branch in queue order (priority first, then oldest)."""
-    qs = Ticket.objects.filter(branch=branch, day=branch_day(branch)).select_related(
-        "service", "counter", "called_by", "priority_rule")
+    qs = lobby_ticket_queryset(branch)
     if status:
         qs = qs.filter(status=status)
     return list(qs.order_by("-priority", "taken_at", "id")[:limit])

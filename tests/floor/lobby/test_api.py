@@ -23,7 +23,7 @@ def test_ticket_life_through_the_api(api, staff, lobby):
     assert called.status_code == 201 and called.data["counter"] == "1"
     ticket_id = called.data["id"]
     listed = teller.get(f"{BASE}tickets/", {"status": "called"})
-    assert [t["code"] for t in listed.data] == ["A001"]
+    assert [t["code"] for t in listed.data["results"]] == ["A001"]
     assert teller.post(f"{BASE}tickets/{ticket_id}/recall/").data["recall_count"] == 1
     assert teller.post(f"{BASE}tickets/{ticket_id}/start/").data["status"] == "serving"
     done = teller.post(f"{BASE}tickets/{ticket_id}/done/", {"served_ref": "teller:OP-1"}, format="json")
