@@ -78,3 +78,13 @@ def test_every_page_linked_from_the_home_page_satisfies_the_policy(client, staff
         queue += [link for link in page.links if link not in seen and not re.search(r"\.(csv|pdf)$", link)]
     assert len(seen) >= 3, seen
     assert problems == {}
+
+
+def test_the_favicon_browsers_ask_for_exists(client, db):
+    """Every browser asks for /favicon.ico; a 404 there is a console error on every page."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith("favicon.svg")
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("favicon.svg")
