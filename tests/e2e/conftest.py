@@ -25,6 +25,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from tests.factories import PASSWORD  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+FAILURES = Path(os.environ.get("E2E_FAILURES_DIR", "/tmp/branch-ops-e2e-failures"))
 VIEWPORT = {"width": 1280, "height": 800}
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 
@@ -95,9 +96,16 @@ def new_page(browser, live_server, request):
         return problems.watch(context.new_page())
 
     yield make
-    for context in contexts:
+    failed = getattr(request.node, "_e2e_failed", False)
+    for n, context in enumerate(contexts):
+        if failed:  # what each browser showed when the test failed, for whoever reads the log
+            for m, page in enumerate(context.pages):
+                path = FAILURES / f"{request.node.name}-{n}-{m}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(path), full_page=True)
+                print(f"e2e failure screenshot: {path} ({page.url})")
         context.close()
-    if problems.errors and not getattr(request.node, "_e2e_failed", False):
+    if problems.errors and not failed:
         pytest.fail("the browser reported errors:\n" + "\n".join(problems.errors), pytrace=False)
 
 

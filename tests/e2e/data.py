@@ -52,3 +52,32 @@ def assert_ledger_balanced():
 
 
 __all__ = ["Customer", "assert_ledger_balanced", "branch_with_staff", "cash_window"]
+
+
+def tiny_png() -> bytes:
+    """A real 8×4 grey PNG (a stand-in for a scanned specimen signature)."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    width, height = 8, 4
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def desk_customer(branch, staff) -> dict:
+    """A customer with an active, funded AED current account and a debit card issued on it."""
+    from customer_service.models import Card
+    from customer_service.services import request_claim, request_create, request_fulfil
+
+    csr = staff["csr"]
+    customer = CustomerFactory(home_branch=branch, full_name="Omar Khalil", document_number="P7654321")
+    account = fund(open_account(csr, staff["supervisor"], customer=customer), 250_000)
+    issue = request_create(actor=csr, kind="card_issue", customer_number=customer.number,
+                           account_number=account.number, data={})
+    request_claim(actor=csr, number=issue.number)
+    request_fulfil(actor=csr, number=issue.number, data={"masked_pan": "411111******1234"})
+    return {"customer": customer, "account": account, "card": Card.objects.get(customer=customer)}
