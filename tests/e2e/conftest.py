@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def new_page(browser, live_server, request):
                 path = FAILURES / f"{request.node.name}-{n}-{m}.png"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(path), full_page=True)
-                print(f"e2e failure screenshot: {path} ({page.url})")
+                sys.stderr.write(f"e2e failure screenshot: {path} ({page.url})\n")
         context.close()
     if problems.errors and not failed:
         pytest.fail("the browser reported errors:\n" + "\n".join(problems.errors), pytrace=False)
