@@ -25,7 +25,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from tests.factories import PASSWORD  # noqa: E402
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: the committed screenshots are refreshed only on request (`make screenshots`), so that a
+#: test run leaves the checkout clean; otherwise they go to a scratch folder
+SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+               if os.environ.get("E2E_SAVE_SCREENSHOTS") == "1"
+               else Path(os.environ.get("E2E_SCREENSHOTS_DIR", "/tmp/branch-ops-e2e-screenshots")))
 FAILURES = Path(os.environ.get("E2E_FAILURES_DIR", "/tmp/branch-ops-e2e-failures"))
 VIEWPORT = {"width": 1280, "height": 800}
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
@@ -130,6 +134,6 @@ def login(page, username: str, password: str = PASSWORD) -> None:
 
 
 def screenshot(page, name: str) -> None:
-    """The role's main screen as docs/screenshots/<name>.png (viewport only: small files)."""
+    """The role's main screen as <SCREENSHOTS>/<name>.png (the viewport only: small files)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False, animations="disabled")
