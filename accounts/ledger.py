@@ -52,10 +52,15 @@ class Line:
 
 _LOCK_SQL = """
 SELECT la.id, la.kind, la.currency_id, la.branch_id, la.name, la.debit_normal, la.posted_debits,
-       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version, ba.status, ba.number
-FROM accounts_ledgeraccount la LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
+       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version
+FROM accounts_ledgeraccount la
 WHERE la.id = ANY(%s) ORDER BY la.id FOR NO KEY UPDATE OF la
 """
+# A statement of its own, run once the locks are held: in READ COMMITTED a join in the locking
+# statement would give the bank account's status as it was *before* waiting for the lock
+# (PostgreSQL re-checks only the locked rows), so a transfer that waited for a closing could
+# still see the account "active" and credit a closed account.
+_BANK_STATUS_SQL = "SELECT ledger_id, status, number FROM accounts_bankaccount WHERE ledger_id = ANY(%s)"
 
 
 def lock_ledger_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
@@ -66,9 +71,14 @@ def lock_ledger_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     with connection.cursor() as cur:
         cur.execute(_LOCK_SQL, [wanted])
         rows = cur.fetchall()
+        customers = [row[0] for row in rows if row[1] == LedgerAccount.Kind.CUSTOMER]
+        banks = {}
+        if customers:
+            cur.execute(_BANK_STATUS_SQL, [customers])
+            banks = {ledger_id: (status, number) for ledger_id, status, number in cur.fetchall()}
     locked = {}
-    for (pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version, status,
-         number) in rows:
+    for pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version in rows:
+        status, number = banks.get(pk, (None, None))
         account = LedgerAccount(id=pk, kind=kind, currency_id=currency, branch_id=branch_id, name=name,
                                 debit_normal=debit_normal, posted_debits=pdeb, posted_credits=pcred,
                                 pending_debits=pend, overdraft_limit=overdraft, version=version)
