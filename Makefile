@@ -6,11 +6,13 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run worker test lint messages makemessages serve vendor vendor-fonts bench check-deploy backup restore clean
+.PHONY: help setup run worker test e2e screenshots chromium lint messages makemessages serve vendor vendor-fonts bench check-deploy backup restore clean
 
 help:
 	@echo "make run     - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test    - the whole test suite against real PostgreSQL"
+	@echo "make e2e     - only the real-browser tests (Playwright + Debian's Chromium)"
+	@echo "make screenshots - refresh docs/screenshots/ from the browser tests"
 	@echo "make lint    - ruff"
 	@echo "make serve   - gunicorn (production-style) on $(HOST):$(PORT)"
 	@echo "make worker  - the background worker (webhooks, complaint clock)"
@@ -56,10 +58,24 @@ restore: setup
 	@test -n "$(FILE)" || (echo "usage: make restore FILE=backups/<timestamp>.dump" && exit 2)
 	$(PY) manage.py restore_db $(FILE)
 
-test: setup
+test: setup chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/e2e, marked e2e) alone. They also run in `make test`.
+e2e: setup chromium
+	$(PY) -m pytest -p no:xdist -m e2e tests/e2e $(PYTEST_ARGS)
+
+# Refresh docs/screenshots/*.png (each role's main screen) from the browser tests.
+screenshots: setup chromium
+	E2E_SAVE_SCREENSHOTS=1 $(PY) -m pytest -p no:xdist -m e2e tests/e2e $(PYTEST_ARGS)
+
+# Debian's Chromium for the browser tests (Playwright never downloads its own). If it cannot
+# be installed (no apt, no root), the browser tests are skipped with a loud reason.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || echo "WARNING: chromium could not be installed: the browser tests (tests/e2e) will be SKIPPED"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

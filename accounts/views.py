@@ -123,6 +123,7 @@ def customer_detail(request, number: str):
     return render(request, "accounts/customer_detail.html", {
         "customer": glance.customer, "accounts": glance.accounts,
         "can_manage": profile.has(Perm.MANAGE_CUSTOMER), "can_transfer": profile.has(Perm.POST_TRANSFER),
+        "can_request": profile.has(Perm.CREATE_REQUEST),  # the desk page: cards, cheque books, requests
         "has_signature": selectors.has_specimen_signature(number),
     })
 

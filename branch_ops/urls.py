@@ -94,6 +94,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("branch_ops.floor.urls")),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),

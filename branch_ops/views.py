@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -58,6 +59,12 @@ def home(request):
         "waiting_for_me": waiting_for_me,
         "my_pending": my_pending,
     })
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page whatever the page links; without it each
+    page logs a 404 in the console. The icon is a static file (hashed name in production)."""
+    return redirect(static("favicon.svg"), permanent=False)
 
 
 def healthz(request):

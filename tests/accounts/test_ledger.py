@@ -368,3 +368,57 @@ def test_one_idempotency_key_sent_by_two_threads_at_once_posts_once():
     assert responses[0][1] == responses[1][1]
     assert LedgerTransaction.objects.filter(kind="transfer").count() == 1
     assert LedgerAccount.objects.get(pk=a.ledger_id).balance == 49_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_that_waited_for_a_closing_sees_the_account_closed():
+    """The status of the credited account is read after its ledger lock is held: a posting
+    that waited for the closing's lock must see "closed", not the status from before it waited
+    (a joined row in the locking statement is not re-read; a closed account got money)."""
+    import time
+
+    from accounts.ledger import lock_ledger_accounts
+    from tests.factories import BranchFactory, make_staff
+
+    branch = BranchFactory(code="RACE1")
+    csr, supervisor = make_staff(branch, "csr", "csr.race"), make_staff(branch, "supervisor", "sup.race")
+    coordinator = make_staff(branch, "coordinator", "coord.race")
+    closing, payer = open_account(csr, supervisor), fund(open_account(csr, supervisor), 10_000)
+    locked, outcome = threading.Event(), {}
+
+    def close_it():
+        try:
+            with transaction.atomic():
+                lock_ledger_accounts([closing.ledger_id])
+                BankAccount.objects.filter(pk=closing.pk).update(status="closed")
+                locked.set()
+                deadline = time.monotonic() + 10
+                with connection.cursor() as cur:  # hold the lock until the transfer waits for it
+                    while time.monotonic() < deadline:
+                        cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                        if cur.fetchone()[0]:
+                            break
+                        time.sleep(0.02)
+        finally:
+            connection.close()
+
+    def pay_in():
+        locked.wait(10)
+        try:
+            transfer_post(actor=coordinator, from_account=payer.number, to_account=closing.number,
+                          amount=Money(3_000, "AED"))
+            outcome["code"] = "posted"
+        except ApplicationError as exc:
+            outcome["code"] = exc.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close_it), threading.Thread(target=pay_in)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert outcome["code"] != "posted"
+    assert LedgerAccount.objects.get(pk=closing.ledger_id).balance == 0
+    assert LedgerAccount.objects.get(pk=payer.ledger_id).balance == 10_000

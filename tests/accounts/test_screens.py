@@ -97,6 +97,20 @@ def test_a_search_without_matches_says_so(client, staff):
 
 # --- the customer at a glance ----------------------------------------------------------------------------
 
+
+@pytest.mark.parametrize("role", ["teller", "csr", "coordinator", "supervisor"])
+def test_the_customer_page_leads_to_the_service_desk_for_who_takes_requests(client, staff, branch, role):
+    """The desk page (cards, cheque books, requests) was reachable from no screen a CSR starts at."""
+    from branch_ops.roles import Perm
+
+    customer = CustomerFactory(home_branch=branch)
+    client.force_login(staff[role])
+
+    html = client.get(f"/customers/{customer.number}/").content.decode()
+
+    link = f'href="/desk/customers/{customer.number}/" data-testid="desk-link"'
+    assert (link in html) is staff[role].staff.has(Perm.CREATE_REQUEST)
+
 def test_the_customer_page_shows_balances_in_the_users_language(client, staff, branch):
     customer = CustomerFactory(home_branch=branch, full_name="سارة خليل")
     account = _active_account(staff, customer)

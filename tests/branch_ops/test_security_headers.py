@@ -78,3 +78,38 @@ def test_every_page_linked_from_the_home_page_satisfies_the_policy(client, staff
         queue += [link for link in page.links if link not in seen and not re.search(r"\.(csv|pdf)$", link)]
     assert len(seen) >= 3, seen
     assert problems == {}
+
+
+def test_the_favicon_browsers_ask_for_exists(client, db):
+    """Every browser asks for /favicon.ico; a 404 there is a console error on every page."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith("favicon.svg")
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("favicon.svg")
+
+
+def test_every_page_that_loads_htmx_forbids_its_inline_style_and_eval():
+    """htmx injects a <style> for its indicators unless told not to: under our policy the
+    browser blocks it and logs a CSP violation (the lobby kiosk and display did, on every load)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    templates = [p for d in settings.TEMPLATES[0]["DIRS"] for p in Path(d).rglob("*.html")
+                 if "htmx.min.js" in p.read_text()]
+    assert templates
+    for template in templates:
+        text = template.read_text()
+        assert '<meta name="htmx-config"' in text and '"includeIndicatorStyles": false' in text, template
+        assert '"allowEval": false' in text, template
+
+
+def test_the_lobby_kiosk_carries_the_htmx_config(client, db):
+    from tests.factories import BranchFactory
+    from tests.floor.lobby.conftest import lobby_setup
+
+    lobby_setup(BranchFactory(code="DXB01"))
+    html = client.get("/floor/lobby/kiosk/DXB01/").content.decode()
+    assert '<meta name="htmx-config" content=\'{"includeIndicatorStyles": false, "allowEval": false}\'>' in html
