@@ -20,6 +20,7 @@ from branch_ops.access import access_approval, access_branch, staff_profile
 from branch_ops.audit import audit_chain_verify
 from branch_ops.models import ApiToken, Approval, AuditEvent, StaffProfile
 from branch_ops.outbox import EVENT_SCHEMAS, events_feed
+from branch_ops.permissions import IsActiveStaff, RecentAuthentication
 from branch_ops.roles import ROLE_PERMISSIONS, Perm, Role
 from branch_ops.selectors import webhook_deliveries, webhook_subscriptions
 from branch_ops.services import api_token_issue, api_token_revoke, api_token_rotate, service_account_create
@@ -342,6 +343,7 @@ class ServiceAccountOutput(serializers.Serializer):
 
 class ServiceAccountListCreateApi(APIView):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+    permission_classes = [IsActiveStaff, RecentAuthentication]
 
     class ServiceAccountCreateInput(serializers.Serializer):
         username = serializers.CharField(max_length=61)
@@ -383,6 +385,7 @@ class TokenOutput(serializers.Serializer):
 
 class TokenListIssueApi(APIView):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+    permission_classes = [IsActiveStaff, RecentAuthentication]
 
     class TokenIssueInput(serializers.Serializer):
         service_account = serializers.CharField(max_length=61)
@@ -412,6 +415,7 @@ class TokenListIssueApi(APIView):
 
 class TokenRevokeApi(APIView):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+    permission_classes = [IsActiveStaff, RecentAuthentication]
 
     @extend_schema(request=None, responses=TokenOutput, summary="Revoke a token at once")
     def post(self, request, token_id):
@@ -422,6 +426,7 @@ class TokenRevokeApi(APIView):
 
 class TokenRotateApi(APIView):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+    permission_classes = [IsActiveStaff, RecentAuthentication]
 
     @extend_schema(request=None, responses={201: inline_serializer("RotatedToken", {
         "token": TokenOutput(), "secret": serializers.CharField(), "replaces": serializers.UUIDField()})},

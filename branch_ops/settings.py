@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "procrastinate.contrib.django",
     "branch_ops",
     "accounts",
@@ -59,8 +61,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "branch_ops.middleware.IdleTimeoutMiddleware",
+    "branch_ops.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -141,6 +145,23 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "branch_ops.views.lockout"
 AXES_VERBOSE = False
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+# Failed bearer-token authentications per client address before the API answers 429 for a
+# while (anti-automation: guessing tokens), and that while in seconds.
+API_TOKEN_FAILURE_LIMIT = env.int("API_TOKEN_FAILURE_LIMIT", default=20)
+API_TOKEN_FAILURE_WINDOW_SECONDS = env.int("API_TOKEN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+
+# --- Two-factor (TOTP, django-otp) and re-authentication ------------------------------
+# The roles that must pass a TOTP code after the password (superusers always do while
+# OTP_REQUIRED_FOR_SUPERUSERS is on). A role listed here without a confirmed device is
+# taken to enrolment before anything else. See docs/security.md.
+OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=["supervisor"])
+OTP_REQUIRED_FOR_SUPERUSERS = env.bool("OTP_REQUIRED_FOR_SUPERUSERS", default=True)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Branch Ops")
+OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp: after a wrong code wait 1, 2, 4, 8… seconds
+# Sensitive actions (API tokens, service accounts, staff and roles in the admin) need a
+# password (and code) check no older than this many seconds.
+REAUTH_MAX_AGE_SECONDS = env.int("REAUTH_MAX_AGE_SECONDS", default=10 * 60)
 
 # --- Security (``check --deploy`` is clean with DJANGO_DEBUG=false) --------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
