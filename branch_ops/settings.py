@@ -136,10 +136,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-# Lock the *account* (a branch's tellers share one NAT address, so locking by address
-# would lock the whole branch out); anti-automation by address comes with the
-# security-hardening issue.
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Lock the *user name from one address* (ASVS 2.2.1): a guesser elsewhere can neither
+# get in nor lock the real person out from their desk, and a branch's tellers (who share
+# one NAT address) do not lock each other out. AXES_LOCKOUT_PARAMETERS=username locks the
+# account from everywhere instead. See docs/security.md.
+AXES_LOCKOUT_PARAMETERS = ([["username", "ip_address"]]
+                           if env.str("AXES_LOCKOUT_PARAMETERS", default="username,ip_address") == "username,ip_address"
+                           else [env.str("AXES_LOCKOUT_PARAMETERS")])
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "branch_ops.views.lockout"
