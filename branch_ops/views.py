@@ -40,8 +40,8 @@ class StaffLoginView(LoginView):
 
     def get_success_url(self):
         url = super().get_success_url()
-        user = self.request.user  # a fresh password sign-in: never verified yet
-        if twofactor.two_factor_required(user):
+        user = self.request.user  # verified only when an already signed-in session comes back here
+        if twofactor.two_factor_required(user) and not getattr(user, "is_verified", lambda: False)():
             step = "two-factor-verify" if twofactor.totp_device_confirmed(user) else "two-factor-setup"
             return f"{reverse(step)}?{urlencode({'next': url})}"
         return url
