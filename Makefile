@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run worker test lint messages makemessages serve vendor vendor-fonts bench check-deploy backup restore clean
+.PHONY: help setup run worker test lint audit messages makemessages serve vendor vendor-fonts bench check-deploy backup restore clean
 
 help:
 	@echo "make run     - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test    - the whole test suite against real PostgreSQL"
 	@echo "make lint    - ruff"
+	@echo "make audit   - pip-audit: known vulnerabilities in the installed packages (needs the network)"
 	@echo "make serve   - gunicorn (production-style) on $(HOST):$(PORT)"
 	@echo "make worker  - the background worker (webhooks, complaint clock)"
 	@echo "make backup  - pg_dump the app database to backups/<timestamp>.dump"
@@ -60,6 +61,13 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities in the installed packages (pip-audit against PyPI's advisory data).
+# Needs the network, so it is not part of `make test`. --strict: a package that could not be
+# checked is a failure, not a silent pass. AUDIT_SERVICE=osv uses the OSV database instead.
+AUDIT_SERVICE ?= pypi
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off -s $(AUDIT_SERVICE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
