@@ -467,3 +467,21 @@ def test_screens_matrix():
 def test_api_matrix():
     problems = _run_matrix(API)
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_admin_is_for_superusers_only(client, staff, role):
+    """Every /admin/ route is Django's admin site: branch staff (never ``is_staff``) are sent
+    to sign in, whatever they ask for, and change nothing there."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(staff[role])
+    before = _state()
+    for url in ("/admin/", "/admin/auth/user/", f"/admin/auth/user/{staff[role].pk}/change/",
+                "/admin/branch_ops/apitoken/"):
+        assert client.get(url)["Location"].startswith("/admin/login/?next="), url
+    response = client.post(f"/admin/auth/user/{staff[role].pk}/change/", {"username": staff[role].username,
+                                                                         "is_superuser": "on", "is_staff": "on"})
+    assert response.status_code == 302
+    assert _state() == before
+    assert not get_user_model().objects.get(pk=staff[role].pk).is_superuser
