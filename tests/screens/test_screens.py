@@ -169,7 +169,7 @@ def test_the_requester_cannot_approve_on_the_screen(client, staff, branch):
     page = client.get(f"/approvals/{approval.public_id}/").content.decode()
     assert 'value="approve"' not in page
     response = client.post(f"/approvals/{approval.public_id}/", {"decision": "approve", "reason": ""})
-    assert response.status_code == 400
+    assert response.status_code == 403  # refused, with the reason on the page
     assert "You cannot decide your own request." in response.content.decode()
     approval.refresh_from_db()
     assert approval.status == "pending"
