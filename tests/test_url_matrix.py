@@ -215,7 +215,7 @@ ROUTES: list[Route] = [
     R("api/v1/teller/session/open/", POST=TELLER),
     R("api/v1/teller/session/close/", POST=TELLER),
     R("api/v1/teller/journal/", GET=TELLER),
-    R("api/v1/teller/vault-transfers/", GET=TELLER, POST=TELLER),
+    R("api/v1/teller/vault-transfers/", POST=TELLER),
     R("api/v1/teller/vault-transfers/<uuid:transfer_id>/confirm/", "/api/v1/teller/vault-transfers/{vault_transfer}/confirm/",
       POST=SUP, branch_object=True),
     R("api/v1/teller/vault-transfers/<uuid:transfer_id>/reject/", "/api/v1/teller/vault-transfers/{vault_transfer}/reject/",
@@ -238,7 +238,8 @@ ROUTES: list[Route] = [
       GET=DESK, branch_object=True),
     R("api/v1/service-requests/<str:number>/statement.pdf", "/api/v1/service-requests/{statement}/statement.pdf",
       GET=DESK, branch_object=True),
-    R("api/v1/customers/<str:number>/offers/", "/api/v1/customers/{customer}/offers/", GET=DESK),
+    R("api/v1/customers/<str:number>/offers/", "/api/v1/customers/{customer}/offers/", GET=DESK, POST=DESK,
+      body={"offer": "matrix-offer", "outcome": "offered"}),
     *[R(f"api/v1/service-requests/<str:number>/{action}/", f"/api/v1/service-requests/{{request}}/{action}/",
         POST=DESK, branch_object=True, body={"reason": "matrix"}, owner_rule=action in ("start", "fulfil"))
       for action in ("submit", "claim", "start", "fulfil", "cancel", "advance-cheque-book")],
@@ -296,6 +297,30 @@ def test_every_route_is_declared():
     assert sorted(set(declared) - set(all_routes())) == [], "ROUTES names routes that no longer exist"
 
 
+def _views():
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                yield prefix + str(p.pattern), p.callback
+    return dict(walk(get_resolver().url_patterns))
+
+
+def test_every_method_of_a_class_based_view_is_declared():
+    """An API view that grows a PUT or DELETE must say who may call it."""
+    views = _views()
+    missing = {}
+    for route in ROUTES:
+        view_class = getattr(views[route.pattern], "view_class", None)
+        if view_class is None or not route.pattern.startswith("api/v1/") or route.pattern == "api/v1/schema/":
+            continue
+        implemented = {m.upper() for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)}
+        if implemented != set(route.methods):
+            missing[route.pattern] = sorted(implemented ^ set(route.methods))
+    assert missing == {}
+
+
 # --- the world: the demo seed, plus what it has no example of -------------------------------------------
 
 #: the objects URLs name ({placeholders}); all of branch DXB01
@@ -317,6 +342,9 @@ def _build_world() -> dict:
     from teller.models import CashOperation, OutgoingPayment, VaultTransfer
 
     seed_demo()
+    from customer_service.models import ProductOffer
+
+    ProductOffer.objects.get_or_create(code="matrix-offer", defaults={"name": "Matrix", "pitch": "-", "conditions": {}})
     dxb = Branch.objects.get(code="DXB01")
     users = {role: _user(f"{prefix}.dxb") for role, prefix in PREFIX.items()}
     service_account_create(actor=users[S], username="core.dxb", role=T)
@@ -440,10 +468,10 @@ def _run_matrix(routes: list[Route]) -> list[str]:
                     elif _state() != before:
                         problems.append(f"{who}: refused but the database changed")
                 elif allowed == PUBLIC:
-                    if status in (401, 403, 404):
+                    if status in (401, 403, 404, 405):
                         problems.append(f"{who}: {status}, expected to be let in (public)")
                 elif role in allowed:
-                    if status in (401, 404) or (status == 403 and not route.owner_rule) or _signed_out(response, api=api):
+                    if status in (401, 404, 405) or (status == 403 and not route.owner_rule) or _signed_out(response, api=api):
                         problems.append(f"{who}: {status} {response.get('Location', '')}, expected to be let in")
                 else:
                     if status not in (403, 404):
