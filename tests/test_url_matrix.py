@@ -483,7 +483,7 @@ def _run_matrix(routes: list[Route]) -> list[str]:
 
 #: the routes in chunks, one test (and one world) each: a test's transaction stays short, so
 #: the event feed's horizon (the oldest running transaction) is not held back for long
-CHUNK = 30
+CHUNK = 15
 CHUNKS = [ROUTES[i:i + CHUNK] for i in range(0, len(ROUTES), CHUNK)]
 
 
