@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run worker test e2e screenshots chromium lint messages makemessages serve vendor vendor-fonts bench check-deploy backup restore clean
+.PHONY: help setup run worker test e2e screenshots chromium lint audit messages makemessages serve vendor vendor-fonts bench check-deploy backup restore clean
 
 help:
 	@echo "make run     - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -14,6 +14,7 @@ help:
 	@echo "make e2e     - only the real-browser tests (Playwright + Debian's Chromium)"
 	@echo "make screenshots - refresh docs/screenshots/ from the browser tests"
 	@echo "make lint    - ruff"
+	@echo "make audit   - pip-audit: known vulnerabilities in the installed packages (needs the network)"
 	@echo "make serve   - gunicorn (production-style) on $(HOST):$(PORT)"
 	@echo "make worker  - the background worker (webhooks, complaint clock)"
 	@echo "make backup  - pg_dump the app database to backups/<timestamp>.dump"
@@ -76,6 +77,12 @@ screenshots: setup chromium
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
 	  || echo "WARNING: chromium could not be installed: the browser tests (tests/e2e) will be SKIPPED"
+# Known vulnerabilities in the installed packages (pip-audit against PyPI's advisory data).
+# Needs the network, so it is not part of `make test`. --strict: a package that could not be
+# checked is a failure, not a silent pass. AUDIT_SERVICE=osv uses the OSV database instead.
+AUDIT_SERVICE ?= pypi
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off -s $(AUDIT_SERVICE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

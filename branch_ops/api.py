@@ -26,6 +26,7 @@ from branch_ops.audit import audit_chain_verify
 from branch_ops.errors import ApplicationError
 from branch_ops.models import ApiToken, Approval, AuditEvent, StaffProfile
 from branch_ops.outbox import EVENT_SCHEMAS, events_feed
+from branch_ops.permissions import IsActiveStaff, RecentAuthentication
 from branch_ops.roles import ROLE_PERMISSIONS, Perm, Role
 from branch_ops.selectors import webhook_deliveries, webhook_subscriptions
 from branch_ops.services import api_token_issue, api_token_revoke, api_token_rotate, service_account_create
@@ -405,6 +406,7 @@ class ServiceAccountListCreateApi(CursorListApi):
     serializer_class = ServiceAccountOutput
     filterset_class = filters.ServiceAccountFilter
     cursor_ordering = "id"
+    permission_classes = [IsActiveStaff, RecentAuthentication]
 
     class ServiceAccountCreateInput(serializers.Serializer):
         username = serializers.CharField(max_length=61)
@@ -449,6 +451,7 @@ class TokenListIssueApi(CursorListApi):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
     serializer_class = TokenOutput
     filterset_class = filters.TokenFilter
+    permission_classes = [IsActiveStaff, RecentAuthentication]
 
     class TokenIssueInput(serializers.Serializer):
         service_account = serializers.CharField(max_length=61)
@@ -485,6 +488,7 @@ class TokenListIssueApi(CursorListApi):
 
 class TokenRevokeApi(APIView):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+    permission_classes = [IsActiveStaff, RecentAuthentication]
 
     @extend_schema(request=None, responses=TokenOutput, summary="Revoke a token at once")
     def post(self, request, token_id):
@@ -495,6 +499,7 @@ class TokenRevokeApi(APIView):
 
 class TokenRotateApi(APIView):
     required_perm = Perm.MANAGE_SERVICE_ACCOUNTS
+    permission_classes = [IsActiveStaff, RecentAuthentication]
 
     @extend_schema(request=None, responses={201: inline_serializer("RotatedToken", {
         "token": TokenOutput(), "secret": serializers.CharField(), "replaces": serializers.UUIDField()})},

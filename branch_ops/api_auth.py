@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
@@ -29,6 +31,22 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if parts[0].lower() not in ("bearer", "token"):
             return None
+        failures_key = f"bo_token_failures_{request.META.get('REMOTE_ADDR', '')}"
+        if cache.get(failures_key, 0) >= settings.API_TOKEN_FAILURE_LIMIT:
+            # anti-automation: this address guessed wrong too often; even a right token waits
+            raise exceptions.Throttled(wait=settings.API_TOKEN_FAILURE_WINDOW_SECONDS,
+                                       detail=_("Too many requests with a wrong API token from this address. Try again later."))
+        try:
+            return self._authenticate_token(request, parts)
+        except exceptions.AuthenticationFailed:
+            if cache.add(failures_key, 1, timeout=settings.API_TOKEN_FAILURE_WINDOW_SECONDS) is False:
+                try:
+                    cache.incr(failures_key)
+                except ValueError:  # expired between add and incr
+                    cache.add(failures_key, 1, timeout=settings.API_TOKEN_FAILURE_WINDOW_SECONDS)
+            raise
+
+    def _authenticate_token(self, request, parts):
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(_("Malformed Authorization header."))
         token = (

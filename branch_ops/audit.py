@@ -17,9 +17,22 @@ from branch_ops.request_context import current_request_id
 
 
 def _jsonable(value: dict | None) -> dict:
+    """``value`` as JSON, with any full card number in its strings masked: an audit event
+    records what someone typed (a search, a note), and a person may type a PAN anywhere."""
     import json
 
-    return json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder))
+    from branch_ops.logs import mask_card_numbers
+
+    def clean(item):
+        if isinstance(item, str):
+            return mask_card_numbers(item)
+        if isinstance(item, list):
+            return [clean(i) for i in item]
+        if isinstance(item, dict):
+            return {k: clean(v) for k, v in item.items()}
+        return item
+
+    return clean(json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder)))
 
 
 def audit_event_build(

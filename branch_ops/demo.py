@@ -17,6 +17,11 @@ from branch_ops.services import staff_create
 
 DEMO_PASSWORD = "BranchOps-demo-2026"
 ADMIN = ("admin", "BranchOps-admin-2026")
+#: DEMO ONLY. The TOTP secret of every demo supervisor and the demo admin (base32, as an
+#: authenticator app takes it). Published in the README, so worthless as a secret: a real
+#: person enrols on the screen, which draws a random key. ``manage.py demo_totp USER``
+#: prints the current code.
+DEMO_TOTP_SECRET = "BRANCHOPSDEMOTOTPKEYDONOTUSEPROD"
 
 BRANCHES = [
     {"code": "DXB01", "name": "Dubai Main", "currency": "AED", "time_zone": "Asia/Dubai", "country": "AE",
@@ -70,12 +75,25 @@ def demo_logins() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def seed_demo_totp() -> None:
+    """Each demo login that needs a second factor gets a confirmed device with the published
+    demo secret (if it has none yet), so ``make run`` stays usable."""
+    from branch_ops.twofactor import base32_to_hex, totp_device_confirmed, totp_device_set, two_factor_required
+
+    User = get_user_model()
+    for username, *_ in demo_logins():
+        user = User.objects.filter(username=username).first()
+        if user is not None and two_factor_required(user) and totp_device_confirmed(user) is None:
+            totp_device_set(user=user, key_hex=base32_to_hex(DEMO_TOTP_SECRET), name="Demo authenticator")
+
+
 def seed_demo() -> bool:
     """Load the demo data; return False if it was already there."""
     sync_role_groups()
     currencies_load(Currency)
     User = get_user_model()
     if Branch.objects.filter(code="DXB01").exists() and User.objects.filter(username="super.dxb").exists():
+        seed_demo_totp()
         return False
     if not User.objects.filter(username=ADMIN[0]).exists():
         User.objects.create_superuser(ADMIN[0], "admin@example.invalid", ADMIN[1])
@@ -118,4 +136,5 @@ def seed_demo() -> bool:
         if not BankAccount.objects.filter(customer__number=first_number, product="savings").exists():
             account_open_request(actor=users["csr"], customer_number=first_number, product="savings",
                                  currency=spec["currency"], reason="customer wants a savings account")
+    seed_demo_totp()
     return True

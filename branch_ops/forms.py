@@ -22,3 +22,22 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject")), ("cancel", _("Withdraw"))])
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The 6-digit code of an authenticator app."""
+
+    code = forms.CharField(label=_("Code from your authenticator app"), max_length=8, min_length=6,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                                         "autofocus": True, "class": "form-control"}))
+
+
+class ReauthenticationForm(forms.Form):
+    """Confirm it is you: the password again, and the code for a two-factor role."""
+
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True,
+                                                                 "class": "form-control"}))
+    code = forms.CharField(label=_("Code from your authenticator app"), max_length=8, required=False,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                                         "class": "form-control"}))

@@ -41,6 +41,19 @@ def redact(text: str) -> str:
     return _SECRET_KV.sub(r"\1[REDACTED]", _DIGIT_RUN.sub(pan, text))
 
 
+_CARD_RUN = re.compile(r"(?<![\dA-Za-z])(?:\d[ -]?){12,18}\d(?![\dA-Za-z])")
+
+
+def mask_card_numbers(text: str) -> str:
+    """Mask 13–19 digit runs (spaces or dashes allowed between digits) that pass the Luhn
+    check: ``[PAN]``. Shorter runs (12-digit account numbers) are left alone."""
+    def pan(match: re.Match) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return "[PAN]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
+
+    return _CARD_RUN.sub(pan, text) if any(c.isdigit() for c in text) else text
+
+
 class RequestIdFilter(logging.Filter):
     """Adds ``request_id`` (the one the middleware or the worker set) to every record."""
 

@@ -102,3 +102,50 @@ class IdleTimeoutMiddleware:
             if last is None or now - int(last) >= LAST_SEEN_RESOLUTION:
                 request.session[LAST_SEEN_KEY] = now  # a session write at most once a minute
         return self.get_response(request)
+
+
+#: what an unverified session of a two-factor user may still reach
+TWO_FACTOR_EXEMPT_URL_NAMES = frozenset({
+    "login", "logout", "two-factor-verify", "two-factor-setup", "set_language",
+    "healthz", "health-live", "health-ready", "metrics",
+})
+
+
+class TwoFactorMiddleware:
+    """A signed-in supervisor or superuser (``OTP_REQUIRED_ROLES``) whose session has not
+    passed a TOTP code is sent to enrolment or to the code page before anything else; on the
+    API it gets 401 ``TWO_FACTOR_REQUIRED``. Before a POST in the Django admin (where staff
+    and roles change) a session whose last password check is older than
+    ``REAUTH_MAX_AGE_SECONDS`` is sent to re-authenticate. Bearer-token requests are DRF's
+    business (service accounts have no password and no second factor)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.urls import Resolver404, resolve
+
+        from branch_ops import twofactor
+
+        user = request.user
+        if not user.is_authenticated or request.path.startswith(f"/{settings.STATIC_URL.strip('/')}/"):
+            return self.get_response(request)
+        if request.path.startswith("/api/") and request.headers.get("Authorization"):
+            return self.get_response(request)
+        try:
+            name = resolve(request.path_info).url_name
+        except Resolver404:
+            name = None
+        if twofactor.two_factor_required(user) and not user.is_verified() and name not in TWO_FACTOR_EXEMPT_URL_NAMES:
+            if request.path.startswith("/api/"):
+                from branch_ops.problems import api_problem_response
+
+                return api_problem_response(401, "TWO_FACTOR_REQUIRED",
+                                            _("Enter the code from your authenticator app on the sign-in page first."))
+            target = "two-factor-verify" if twofactor.totp_device_confirmed(user) else "two-factor-setup"
+            return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        if (request.method == "POST" and request.path.startswith("/admin/") and name not in ("login", "logout")
+                and not twofactor.session_recently_authenticated(request)):
+            messages.info(request, _("Confirm it is you before changing this."))
+            return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

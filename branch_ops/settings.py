@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "procrastinate.contrib.django",
     "branch_ops",
     "accounts",
@@ -59,8 +61,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "branch_ops.middleware.IdleTimeoutMiddleware",
+    "branch_ops.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -132,15 +136,35 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-# Lock the *account* (a branch's tellers share one NAT address, so locking by address
-# would lock the whole branch out); anti-automation by address comes with the
-# security-hardening issue.
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Lock the *user name from one address* (ASVS 2.2.1): a guesser elsewhere can neither
+# get in nor lock the real person out from their desk, and a branch's tellers (who share
+# one NAT address) do not lock each other out. AXES_LOCKOUT_PARAMETERS=username locks the
+# account from everywhere instead. See docs/security.md.
+AXES_LOCKOUT_PARAMETERS = ([["username", "ip_address"]]
+                           if env.str("AXES_LOCKOUT_PARAMETERS", default="username,ip_address") == "username,ip_address"
+                           else [env.str("AXES_LOCKOUT_PARAMETERS")])
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "branch_ops.views.lockout"
 AXES_VERBOSE = False
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+# Failed bearer-token authentications per client address before the API answers 429 for a
+# while (anti-automation: guessing tokens), and that while in seconds.
+API_TOKEN_FAILURE_LIMIT = env.int("API_TOKEN_FAILURE_LIMIT", default=20)
+API_TOKEN_FAILURE_WINDOW_SECONDS = env.int("API_TOKEN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+
+# --- Two-factor (TOTP, django-otp) and re-authentication ------------------------------
+# The roles that must pass a TOTP code after the password (superusers always do while
+# OTP_REQUIRED_FOR_SUPERUSERS is on). A role listed here without a confirmed device is
+# taken to enrolment before anything else. See docs/security.md.
+OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=["supervisor"])
+OTP_REQUIRED_FOR_SUPERUSERS = env.bool("OTP_REQUIRED_FOR_SUPERUSERS", default=True)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Branch Ops")
+OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp: after a wrong code wait 1, 2, 4, 8… seconds
+# Sensitive actions (API tokens, service accounts, staff and roles in the admin) need a
+# password (and code) check no older than this many seconds.
+REAUTH_MAX_AGE_SECONDS = env.int("REAUTH_MAX_AGE_SECONDS", default=10 * 60)
 
 # --- Security (``check --deploy`` is clean with DJANGO_DEBUG=false) --------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -228,6 +252,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # the schema and Swagger UI are for signed-in staff and API clients, not for anyone
+    "SERVE_PERMISSIONS": ["branch_ops.permissions.IsActiveStaff"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

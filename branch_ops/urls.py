@@ -92,6 +92,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("login/code/", views.two_factor_verify, name="two-factor-verify"),
+    path("login/two-factor-setup/", views.two_factor_setup, name="two-factor-setup"),
+    path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("branch_ops.floor.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
@@ -109,6 +112,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     # the split view serves Swagger UI's start-up script as a file: no inline script (CSP)
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="api-docs"),
+    path("admin/login/", views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
 ]
 

@@ -4,7 +4,7 @@ trail moved to ``branch_ops.floor``). Thin: parse, check the role, call one serv
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import authenticate, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
@@ -12,21 +12,121 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from branch_ops import twofactor
 from branch_ops.access import staff_profile
 from branch_ops.errors import ApplicationError
-from branch_ops.forms import StaffAuthenticationForm
+from branch_ops.forms import ReauthenticationForm, StaffAuthenticationForm, TwoFactorCodeForm
 from branch_ops.models import Approval
 from branch_ops.problems import api_problem_response
 from branch_ops.roles import Perm
 
 
 class StaffLoginView(LoginView):
+    """Step one: user name and password. A two-factor role goes on to its code (or to
+    enrolment) with the same ``next``; ``TwoFactorMiddleware`` holds it there."""
+
     template_name = "registration/login.html"
     authentication_form = StaffAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        twofactor.session_mark_authenticated(self.request)
+        return response
+
+    def get_success_url(self):
+        url = super().get_success_url()
+        user = self.request.user  # verified only when an already signed-in session comes back here
+        if twofactor.two_factor_required(user) and not getattr(user, "is_verified", lambda: False)():
+            step = "two-factor-verify" if twofactor.totp_device_confirmed(user) else "two-factor-setup"
+            return f"{reverse(step)}?{urlencode({'next': url})}"
+        return url
+
+
+def _next_url(request) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return candidate
+    return reverse("home")
+
+
+@login_required
+def two_factor_verify(request):
+    """Step two: the code from the confirmed device (throttled and single use: django-otp)."""
+    if not twofactor.two_factor_required(request.user) or request.user.is_verified():
+        return redirect(_next_url(request))
+    device = twofactor.totp_device_confirmed(request.user)
+    if device is None:
+        return redirect(f"{reverse('two-factor-setup')}?{urlencode({'next': _next_url(request)})}")
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not twofactor.totp_verify_allowed(device):
+            form.add_error("code", _("Too many wrong codes. Wait a few seconds and use the next code."))
+        elif twofactor.two_factor_confirm(request=request, code=form.cleaned_data["code"]):
+            return redirect(_next_url(request))
+        else:
+            form.add_error("code", _("That code is not right, or it was already used. Enter the next code."))
+    return render(request, "registration/two_factor_verify.html", {"form": form, "next": _next_url(request)},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def two_factor_setup(request):
+    """Enrolment: a new secret as a QR code (an SVG data URI: no script) and as text; the
+    first code confirms the device."""
+    if not twofactor.two_factor_required(request.user) or request.user.is_verified():
+        return redirect(_next_url(request))
+    if twofactor.totp_device_confirmed(request.user) is not None:
+        return redirect(f"{reverse('two-factor-verify')}?{urlencode({'next': _next_url(request)})}")
+    device = twofactor.totp_enrolment_device(request.user)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not twofactor.totp_verify_allowed(device):
+            form.add_error("code", _("Too many wrong codes. Wait a few seconds and use the next code."))
+        elif twofactor.two_factor_enrol(request=request, code=form.cleaned_data["code"]):
+            messages.success(request, _("Two-factor sign-in is set up. You will need a code at every sign-in."))
+            return redirect(_next_url(request))
+        else:
+            form.add_error("code", _("That code is not right. Check the time on your phone and enter the next code."))
+    return render(request, "registration/two_factor_setup.html", {
+        "form": form, "next": _next_url(request), "qr_data_uri": twofactor.totp_qr_data_uri(device),
+        "secret": twofactor.totp_secret_text(device),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+def reauthenticate(request):
+    """Confirm it is you before a sensitive action: the password again (wrong ones count
+    towards the lockout, through django-axes), and the code for a two-factor role."""
+    needs_code = twofactor.two_factor_required(request.user)
+    form = ReauthenticationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(request, username=request.user.get_username(), password=form.cleaned_data["password"])
+        if user is None or user.pk != request.user.pk:
+            form.add_error("password", _("The password is not right."))
+        elif needs_code:
+            device = twofactor.totp_device_confirmed(request.user)
+            if device is None or not twofactor.totp_verify_allowed(device):
+                form.add_error("code", _("Too many wrong codes. Wait a few seconds and use the next code."))
+            elif not twofactor.two_factor_confirm(request=request, code=form.cleaned_data["code"]):
+                form.add_error("code", _("That code is not right, or it was already used. Enter the next code."))
+        if not form.errors:
+            twofactor.session_mark_authenticated(request)
+            return redirect(_next_url(request))
+    return render(request, "registration/reauthenticate.html",
+                  {"form": form, "next": _next_url(request), "needs_code": needs_code},
+                  status=400 if form.errors else 200)
+
+
+def admin_login(request):
+    """The admin signs in through the staff sign-in (and its second step)."""
+    return redirect(f"{reverse('login')}?{urlencode({'next': _next_url(request) if request.GET.get('next') else '/admin/'})}")
 
 
 @require_POST

@@ -1,7 +1,9 @@
+import time
+
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import BranchFactory, make_staff
+from tests.factories import BranchFactory, make_staff, make_totp_device
 
 ROLES = ["teller", "csr", "coordinator", "supervisor"]
 
@@ -58,3 +60,30 @@ def _english_by_default():
     translation.activate("en")
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(monkeypatch):
+    """``client.force_login(user)`` stands for a complete sign-in: the password *and*, for a
+    two-factor role, the TOTP code (a device is made on the fly and recorded in the session,
+    as django-otp does after a code), with a fresh re-authentication stamp. Enforcement
+    itself stays on: tests of the second step sign in through the real pages
+    (tests/branch_ops/test_two_factor.py)."""
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        from django_otp import DEVICE_ID_SESSION_KEY
+
+        from branch_ops.twofactor import AUTH_AT_KEY, totp_device_confirmed, two_factor_required
+
+        session = self.session
+        if two_factor_required(user):
+            device = totp_device_confirmed(user) or make_totp_device(user)
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session[AUTH_AT_KEY] = int(time.time())
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)

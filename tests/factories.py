@@ -56,3 +56,35 @@ def make_staff(branch: Branch, role: str, username: str | None = None, *, servic
         profile.kind = profile.Kind.SERVICE
         profile.save(update_fields=["kind"])
     return profile.user
+
+
+#: the TOTP key (hex) of devices made by :func:`make_totp_device`
+TOTP_TEST_KEY = "3132333435363738393031323334353637383930"  # RFC 6238's test key "12345678901234567890"
+
+
+def make_totp_device(user, key_hex: str = TOTP_TEST_KEY):
+    """A confirmed TOTP device with a known key for ``user`` (replacing any other)."""
+    from branch_ops.twofactor import totp_device_set
+
+    return totp_device_set(user=user, key_hex=key_hex, name="Test authenticator")
+
+
+def totp_code_for(user) -> str:
+    """A code ``user``'s confirmed device will accept now: codes are single use, so when the
+    current time step was already used (a second sign-in within 30 s) this is the next
+    step's code, which the device accepts as one step of clock drift (and waits if even
+    that one was used)."""
+    import time
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from branch_ops.twofactor import totp_code
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    assert device is not None, f"{user} has no confirmed TOTP device (make_totp_device)"
+    now_t = int((time.time() - device.t0) // device.step) + device.drift
+    t = max(now_t, device.last_t + 1)
+    while t > now_t + device.tolerance:  # both usable steps are spent: wait for the next one
+        time.sleep(1)
+        now_t = int((time.time() - device.t0) // device.step) + device.drift
+    return totp_code(device.key, at=device.t0 + t * device.step + device.step / 2)

@@ -5,7 +5,7 @@ import time
 from django.db import connection
 
 
-def wait_until_committed_events_are_past_the_horizon(timeout=20.0):
+def wait_until_committed_events_are_past_the_horizon(timeout=60.0):
     """The event feed's horizon is the cluster's oldest running transaction: a transaction
     of another database on the same server (a parallel test worker, a benchmark) delays the
     feed — never reorders it. Wait for that, up to ``timeout``."""

@@ -64,6 +64,9 @@ def inbox_decide(request, approval_id):
         except ApplicationError as exc:
             error = exc.message
             status = exc.status_code
+    if status in (403, 404) and not request.htmx:
+        # refused (not your branch, not your role): say so with the status, not a redirect
+        return render(request, "error.html", {"message": error}, status=status)
     if not request.htmx:
         if error:
             messages.error(request, error)
@@ -92,7 +95,8 @@ def approval_detail(request, approval_id):
         approval = access_approval(user=request.user, public_id=approval_id)
     except ApplicationError as exc:
         return render(request, "error.html", {"message": exc.message}, status=exc.status_code)
-    form = DecisionForm(request.POST or None)
+    form = DecisionForm(request.POST if request.method == "POST" else None)
+    refused = None
     if request.method == "POST" and form.is_valid():
         try:
             if form.cleaned_data["decision"] == "cancel":
@@ -107,12 +111,13 @@ def approval_detail(request, approval_id):
             return redirect("approval-inbox")
         except ApplicationError as exc:
             form.add_error(None, exc.message)
+            refused = exc.status_code
     item = approval_item(actor=request.user, approval=approval)
     return render(request, "floor/approval_detail.html", {
         "approval": approval, "item": item, "form": form, "kind_label": item.kind_label,
         "can_decide": may_decide(profile, request.user, approval),
         "can_cancel": approval.is_pending and approval.requested_by_id == request.user.pk,
-    }, status=400 if form.errors else 200)
+    }, status=refused or (400 if form.errors else 200))
 
 
 @login_required

@@ -213,6 +213,8 @@ def reversal_request(request, reference: str):
     try:
         approval = services.operation_reversal_request(actor=request.user, reference=reference, reason=reason)
     except ApplicationError as exc:
+        if exc.status_code in (403, 404):  # not yours (another branch's operation): no redirect
+            return _problem(request, exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, format_html(

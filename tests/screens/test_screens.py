@@ -5,15 +5,24 @@ import time
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from branch_ops.middleware import LAST_SEEN_KEY
 from branch_ops.models import Approval
-from tests.factories import PASSWORD, CustomerFactory
+from tests.factories import PASSWORD, CustomerFactory, make_totp_device, totp_code_for
 
 
-def _login(client, username, password=PASSWORD):
-    return client.post("/login/", {"username": username, "password": password})
+def _login(client, username, password=PASSWORD, *, second_step=True):
+    """Sign in through the page; a two-factor role also enters its code (a test device)."""
+    response = client.post("/login/", {"username": username, "password": password})
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    if second_step and location.startswith(("/login/code/", "/login/two-factor-setup/")):
+        user = get_user_model().objects.get(username=username)
+        if location.startswith("/login/two-factor-setup/"):
+            make_totp_device(user)
+        response = client.post("/login/code/", {"code": totp_code_for(user), "next": "/"})
+    return response
 
 
 def test_login_page_renders_with_vendored_assets_and_no_cdn(client, db):
@@ -48,7 +57,12 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(client, 
     ("supervisor", "Supervisor workspace"),
 ])
 def test_each_role_signs_in_to_its_own_home(client, staff, role, heading):
-    response = _login(client, f"{role}.dxb")
+    if role == "supervisor":  # a two-factor role: password, then the code
+        make_totp_device(staff[role])
+        assert _login(client, f"{role}.dxb", second_step=False)["Location"] == "/login/code/?next=%2F"
+        response = client.post("/login/code/", {"code": totp_code_for(staff[role]), "next": "/"})
+    else:
+        response = _login(client, f"{role}.dxb")
     assert response.status_code == 302
     home = client.get(response["Location"])
     html = home.content.decode()
@@ -65,6 +79,10 @@ def test_every_demo_login_reaches_its_roles_home(db):
         client = Client()
         response = client.post("/login/", {"username": username, "password": password})
         assert response.status_code == 302, username
+        if role in ("superuser", "supervisor"):  # demo devices hold the published demo secret
+            assert response["Location"].startswith("/login/code/"), username
+            user = get_user_model().objects.get(username=username)
+            assert client.post("/login/code/", {"code": totp_code_for(user)}).status_code == 302, username
         page = client.get("/", follow=True)
         assert page.status_code == 200, username
         if role == "superuser":
@@ -151,7 +169,7 @@ def test_the_requester_cannot_approve_on_the_screen(client, staff, branch):
     page = client.get(f"/approvals/{approval.public_id}/").content.decode()
     assert 'value="approve"' not in page
     response = client.post(f"/approvals/{approval.public_id}/", {"decision": "approve", "reason": ""})
-    assert response.status_code == 400
+    assert response.status_code == 403  # refused, with the reason on the page
     assert "You cannot decide your own request." in response.content.decode()
     approval.refresh_from_db()
     assert approval.status == "pending"

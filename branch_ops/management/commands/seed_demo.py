@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from branch_ops.demo import demo_logins, seed_demo
+from branch_ops.demo import DEMO_TOTP_SECRET, demo_logins, seed_demo
 
 
 class Command(BaseCommand):
@@ -13,3 +13,6 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'user':<14} {'password':<22} {'role':<12} branch")
         for user, password, role, branch in demo_logins():
             self.stdout.write(f"  {user:<14} {password:<22} {role:<12} {branch}")
+        self.stdout.write("\nSupervisors and admin also enter a sign-in code (DEMO ONLY: a published TOTP secret, "
+                          f"{DEMO_TOTP_SECRET}):")
+        self.stdout.write("  .venv/bin/python manage.py demo_totp super.dxb")
