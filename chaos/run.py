@@ -202,7 +202,7 @@ class Server:
         import secrets
 
         self.port = free_port()
-        self.log_path = log_dir / "gunicorn.log"
+        self.log_path = log_dir / f"gunicorn-{database}.log"
         env = dict(os.environ)
         env.update({
             "DJANGO_DB_NAME": database, "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
