@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_short_chaos_run_passes_every_check():
     database = f"chaos_smoke_{os.getpid()}"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "chaos" / "run.py"), "--seconds", "8", "--clients", "2", "--workers", "2",
-         "--fault-every", "1.5", "--faults", "pg_terminate,worker_kill,workers_reload", "--seed", "7",
+        [sys.executable, str(ROOT / "chaos" / "run.py"), "--seconds", "6", "--clients", "2", "--workers", "2",
+         "--fault-every", "1.2", "--faults", "pg_terminate,worker_kill,workers_reload", "--seed", "7",
          "--database", database],
         capture_output=True, text=True, timeout=240, cwd=ROOT,
         env={k: v for k, v in os.environ.items() if k != "DJANGO_DB_NAME"})
