@@ -61,6 +61,7 @@ HELD = {c: sorted((int(v) for v in fill), reverse=True) for c, fill in DRAWER_FI
 FUNDING = {"AED": 1_000_000, "USD": 300_000}  # 10,000.00 AED, 3,000.00 USD per account
 OVERDRAFT = {"AED": 200_000, "USD": 50_000}  # on every other account
 REQUEST_TIMEOUT = 10.0  # seconds per HTTP attempt
+REPLAY_SHARE = 0.1  # of posted operations, sent once more on purpose with the same key and body
 RETRY_BUDGET = 120.0  # seconds one operation keeps retrying before it is left "unknown"
 
 
@@ -337,6 +338,7 @@ class Client(threading.Thread):
         self.teller = world.tellers[index]
         self.ops: list[Op] = []
         self.quote_failures = Counter()
+        self.replays: list[tuple[Op, Op]] = []  # (operation, the same key and body sent again)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -346,6 +348,11 @@ class Client(threading.Thread):
                 continue
             self.ops.append(op)
             send(self.port, op, self.teller.token, time.monotonic() + RETRY_BUDGET)
+            if op.outcome == "posted" and self.rng.random() < REPLAY_SHARE:
+                # a client that lost the answer asks again: the stored answer must come back
+                again = Op(kind=op.kind, teller=op.teller, path=op.path, body=op.body, key=op.key)
+                send(self.port, again, self.teller.token, time.monotonic() + RETRY_BUDGET)
+                self.replays.append((op, again))
 
     def _notes(self, currency: str, max_notes: int) -> tuple[int, dict[str, int]]:
         notes = {}
@@ -533,7 +540,8 @@ class Check:
     detail: str
 
 
-def run_checks(world: World, before: dict[int, int], ops: list[Op], database: str) -> list[Check]:
+def run_checks(world: World, before: dict[int, int], ops: list[Op], database: str,
+               replays: list[tuple[Op, Op]]) -> list[Check]:
     from django.db import connection
 
     from accounts.models import LedgerAccount, LedgerTransaction
@@ -546,6 +554,11 @@ def run_checks(world: World, before: dict[int, int], ops: list[Op], database: st
     unknown = [op for op in ops if op.outcome == "unknown"]
     checks.append(Check("every operation has a definite outcome", not unknown,
                         f"{len(unknown)} unknown" if unknown else f"{len(posted)} posted, {len(refused)} refused"))
+
+    bad = [op.key for op, again in replays
+           if not (again.outcome == "posted" and again.replayed and again.response == op.response)]
+    checks.append(Check("a posted key sent again replays the same answer (Idempotent-Replayed)", not bad,
+                        f"{len(replays)} sent again, {len(bad)} not replayed as first answered"))
 
     after = balances()
     expected = dict(before)
@@ -712,7 +725,8 @@ def main(argv: list[str] | None = None) -> int:
         stop_clients.set()
         server.stop()
     connections.close_all()
-    checks = run_checks(world, before, ops, args.database)
+    replays = [pair for c in clients for pair in c.replays]
+    checks = run_checks(world, before, ops, args.database, replays)
 
     by_kind = Counter((op.kind, op.outcome) for op in ops)
     retries = sum(op.attempts - 1 for op in ops)
@@ -733,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"- refused, by code: {dict(refused_codes.most_common()) or 'none'}")
     say(f"- retries: {retries} (same key, same body); answered by a replay (Idempotent-Replayed): "
         f"{sum(op.replayed for op in ops)}; why: {dict(reasons.most_common()) or 'none'}")
+    say(f"- posted operations sent once more on purpose with their key (a lost answer): {len(replays)}")
     say(f"- still unknown when the faults stopped, resent once with their key: {resent}")
     quote_failures = Counter()
     for c in clients:
