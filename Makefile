@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run worker test lint messages makemessages serve vendor vendor-fonts bench chaos check-deploy backup restore clean
+.PHONY: help setup run worker test lint messages makemessages serve vendor vendor-fonts bench chaos chaos-smoke check-deploy backup restore clean
 
 help:
 	@echo "make run     - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -111,3 +111,7 @@ bench: setup
 # Options: make chaos CHAOS_ARGS='--seconds 30 --clients 2'
 chaos: setup
 	$(PY) chaos/run.py $(CHAOS_ARGS)
+
+# The same, short (6 s, 2 clients, no PostgreSQL restart), as a pytest test: ~40 s.
+chaos-smoke: setup
+	CHAOS_SMOKE=1 $(PY) -m pytest tests/chaos -p no:cacheprovider
