@@ -15,7 +15,6 @@ that calls these). The order inside a posting is always the same:
 from __future__ import annotations
 
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import BankAccount, Hold, LedgerAccount, LedgerTransaction
 from branch_ops.errors import ApplicationError, Conflict
+from branch_ops.ids import uuid7
 from branch_ops.metrics import POSTINGS
 from branch_ops.money import Money
 
@@ -50,31 +50,52 @@ class Line:
     amount: Money
 
 
+# Locks in ascending ledger-account id order whatever the caller asked by: ids, and/or the
+# numbers of bank accounts (a transfer looks its accounts up and locks them in this one
+# statement). The rows are sorted before they are locked (LockRows runs above the Sort).
 _LOCK_SQL = """
 SELECT la.id, la.kind, la.currency_id, la.branch_id, la.name, la.debit_normal, la.posted_debits,
-       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version, ba.status, ba.number
-FROM accounts_ledgeraccount la LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
-WHERE la.id = ANY(%s) ORDER BY la.id FOR NO KEY UPDATE OF la
+       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version, ba.status, ba.number, c.number
+FROM accounts_ledgeraccount la
+LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
+LEFT JOIN accounts_customer c ON c.id = ba.customer_id
+WHERE la.id IN (SELECT unnest(%s::bigint[])
+                UNION ALL SELECT ledger_id FROM accounts_bankaccount WHERE number = ANY(%s::varchar[]))
+ORDER BY la.id FOR NO KEY UPDATE OF la
 """
 
 
-def lock_ledger_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
-    """Row-lock ledger accounts in ascending id order (the one lock helper of this app).
-    Each returned account also carries its bank account's ``bank_status`` and
-    ``bank_number`` (None for internal accounts), read after the lock."""
+def _prepared_cursor():
+    """A cursor with server-side parameter binding: psycopg prepares a statement it has run
+    a few times on this connection (``prepare_threshold``), so the posting statements — the
+    same text on every call — are parsed and planned once per connection, not per posting.
+    The rest of Django keeps client-side binding; this cursor is still Django's wrapper, so
+    query logging and ``CaptureQueriesContext`` see its statements."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+
+
+def lock_ledger_accounts(ids: Iterable[int] = (), *, numbers: Iterable[str] = ()) -> dict[int, LedgerAccount]:
+    """Row-lock ledger accounts in ascending id order (the one lock helper of this app): those
+    with the given ``ids`` and those of the bank accounts with the given ``numbers``. Each
+    returned account also carries its bank account's ``bank_status``, ``bank_number`` and
+    ``customer_number`` (None for internal accounts), read after the lock. An unknown number
+    is simply absent from the result."""
     wanted = sorted(set(ids))
-    with connection.cursor() as cur:
-        cur.execute(_LOCK_SQL, [wanted])
+    with _prepared_cursor() as cur:
+        cur.execute(_LOCK_SQL, [wanted, sorted(set(numbers))])
         rows = cur.fetchall()
     locked = {}
     for (pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version, status,
-         number) in rows:
+         number, customer_number) in rows:
         account = LedgerAccount(id=pk, kind=kind, currency_id=currency, branch_id=branch_id, name=name,
                                 debit_normal=debit_normal, posted_debits=pdeb, posted_credits=pcred,
                                 pending_debits=pend, overdraft_limit=overdraft, version=version)
         account._state.adding = False
         account._state.db = "default"
-        account.bank_status, account.bank_number = status, number
+        account.bank_status, account.bank_number, account.customer_number = status, number, customer_number
         locked[pk] = account
     return locked
 
@@ -124,6 +145,7 @@ def ledger_post(
     release_holds: dict[int, int] | None = None,
     check_status: bool = True,
     with_rows: Callable[[LedgerTransaction], Iterable[Model]] | None = None,
+    locked: dict[int, LedgerAccount] | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction. ``release_holds`` ({ledger account id: amount})
     lowers pending debits in the same step (posting a hold).
@@ -132,7 +154,11 @@ def ledger_post(
     (``audit_event_build``) and its outbox event (``event_build``), which may refer to
     ``tx`` by its ``public_id`` — and they are inserted by the same statement that writes
     the ledger rows: one round trip for the whole posting, and the branch's audit-chain
-    lock taken as late as possible before COMMIT."""
+    lock taken as late as possible before COMMIT.
+
+    ``locked`` is what :func:`lock_ledger_accounts` returned when the caller already locked
+    every account of the posting (a transfer locks its two accounts while looking them up);
+    otherwise this function locks them."""
     _require_atomic()
     release_holds = release_holds or {}
     if len(lines) < 2:
@@ -147,7 +173,13 @@ def ledger_post(
     if any(per_currency.values()):
         raise LedgerError(_("Debits and credits differ: the posting does not balance."), code="UNBALANCED")
 
-    accounts = lock_ledger_accounts([_pk(line.account) for line in lines] + list(release_holds))
+    touched = {_pk(line.account) for line in lines} | set(release_holds)
+    if locked is None:
+        accounts = lock_ledger_accounts(touched)
+    elif touched <= locked.keys():
+        accounts = locked
+    else:
+        raise RuntimeError("ledger_post(locked=...) must hold every account of the posting")
     for line in lines:
         account = accounts[_pk(line.account)]
         if account.currency_id != line.amount.currency:
@@ -196,7 +228,7 @@ def ledger_post(
     changed = sorted(set(versions) | set(release_holds))
     totals = [(pk, delta_debits.get(pk, 0), delta_credits.get(pk, 0), release_holds.get(pk, 0), accounts[pk].version)
               for pk in changed]
-    tx = LedgerTransaction(public_id=uuid.uuid4(), kind=kind, description=description[:200], branch=branch,
+    tx = LedgerTransaction(public_id=uuid7(), kind=kind, description=description[:200], branch=branch,
                            created_by=actor if actor is not None and actor.is_authenticated else None,
                            reverses=reverses, metadata=metadata or {})
     extra_sql, extra_params = [], []
@@ -204,7 +236,7 @@ def ledger_post(
         sql, params = _insert_sql(row)
         extra_sql.append(f", row{i} AS ({sql})")
         extra_params.extend(params)
-    with connection.cursor() as cur:
+    with _prepared_cursor() as cur:
         cur.execute(_WRITE_SQL.format(
             entries=", ".join(["(%s::bigint, %s, %s::bigint, %s, %s::bigint, %s::bigint)"] * len(entries)),
             totals=", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(totals)),

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from branch_ops.ids import uuid7
 from branch_ops.models import Branch, Currency
 
 
@@ -237,7 +238,7 @@ class LedgerTransaction(models.Model):
     """One posting: two or more entries that balance per currency. Append-only; a mistake
     is undone by a new transaction whose ``reverses`` points at the original (at most one)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     kind = models.CharField(max_length=30)
     description = models.CharField(max_length=200, blank=True)
     # (branch, posted_at) below serves every branch lookup: no second index on branch alone
@@ -300,7 +301,7 @@ class Hold(models.Model):
         POSTED = "posted", _("Posted")
         VOIDED = "voided", _("Voided")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="holds")
     amount = models.BigIntegerField()
     reason = models.CharField(max_length=200)

@@ -391,21 +391,22 @@ def _on_close_approved(approval, actor) -> None:
 
 # --- transfers ------------------------------------------------------------------------------------
 
-def _accounts_for_posting(numbers: dict[str, str]) -> dict[str, dict]:
-    """``{field: account number}`` -> ``{field: row}`` in one query (number, ledger id,
-    currency, customer number); wrong check digits or an unknown number is a clear error."""
+def _lock_accounts_for_posting(numbers: dict[str, str]) -> tuple[dict[str, LedgerAccount], dict[int, LedgerAccount]]:
+    """``{field: account number}`` -> ``{field: locked ledger account}``: the accounts are
+    looked up and row-locked by one statement (:func:`lock_ledger_accounts` by number);
+    wrong check digits or an unknown number is a clear error."""
     for field, number in numbers.items():
         if not account_number_is_valid(number):
             raise ApplicationError(_("The account number is not valid (check digits)."),
                                    code="INVALID_ACCOUNT_NUMBER", field=field)
-    rows = {row["number"]: row for row in BankAccount.objects.filter(number__in=list(numbers.values()))
-            .values("number", "ledger_id", "currency_id", "customer__number")}
+    locked = lock_ledger_accounts(numbers=numbers.values())
+    by_number = {account.bank_number: account for account in locked.values()}
     found = {}
     for field, number in numbers.items():
-        if number not in rows:
+        if number not in by_number:
             raise NotFound(_("No such account."), code="ACCOUNT_NOT_FOUND", field=field)
-        found[field] = rows[number]
-    return found
+        found[field] = by_number[number]
+    return found, locked
 
 
 def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, description: str = "",
@@ -429,21 +430,21 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
     if from_account == to_account:
         raise ApplicationError(_("Choose two different accounts."), code="SAME_ACCOUNT", field="to_account")
     profile = require_perm(actor, Perm.POST_TRANSFER)
-    found = _accounts_for_posting({"from_account": from_account, "to_account": to_account})
+    found, locked = _lock_accounts_for_posting({"from_account": from_account, "to_account": to_account})
     source, target = found["from_account"], found["to_account"]
-    if source["currency_id"] != target["currency_id"]:
+    if source.currency_id != target.currency_id:
         raise LedgerError(_("Both accounts must be in the same currency; use a currency exchange."),
                           code="CURRENCY_MISMATCH", field="to_account")
     details = {"from": from_account, "to": to_account, **amount.as_dict()}
     tx = ledger_post(
         kind="transfer", actor=actor, branch=profile.branch, description=description,
-        lines=[Line(source["ledger_id"], DEBIT, amount), Line(target["ledger_id"], CREDIT, amount)],
-        metadata=details,
+        lines=[Line(source.pk, DEBIT, amount), Line(target.pk, CREDIT, amount)],
+        metadata=details, locked=locked,
         with_rows=lambda tx: [
             event_build(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
                         payload={**details, "description": description}),
             audit_event_build(actor=actor, action="transfer.posted", obj=tx,
-                              customer_ref=source["customer__number"], after=details),
+                              customer_ref=source.customer_number, after=details),
         ],
     )
     return tx

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from branch_ops.ids import uuid7
 from branch_ops.roles import ROLE_CHOICES, Role, role_has
 
 
@@ -176,7 +177,7 @@ class AuditEvent(models.Model):
     UPDATE and DELETE) and hash-chained per branch: ``hash`` = SHA-256 over the previous
     event's hash and this row's content, computed by PostgreSQL on insert."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     chain_key = models.BigIntegerField(default=0, editable=False)
     seq = models.BigIntegerField(default=0, editable=False)
     occurred_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -184,11 +185,13 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     actor_role = models.CharField(max_length=20, blank=True)
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # (branch, occurred_at) below serves every branch lookup: no second index on branch alone
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               db_index=False)
     action = models.CharField(max_length=80)
     object_type = models.CharField(max_length=80, blank=True)
     object_id = models.CharField(max_length=80, blank=True)
-    customer_ref = models.CharField(max_length=40, blank=True, db_index=True)
+    customer_ref = models.CharField(max_length=40, blank=True)  # indexed below, exact match only
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
@@ -202,6 +205,8 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["branch", "-occurred_at"], name="audit_branch_time"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            # searched by exact customer number: no varchar_pattern_ops twin for LIKE
+            models.Index(fields=["customer_ref"], name="audit_customer"),
         ]
 
     def __str__(self):
@@ -297,7 +302,7 @@ class OutboxEvent(models.Model):
     (set by a trigger to the writing transaction's id) lets the feed hand out events only
     once every transaction that could still add an earlier one has finished."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     txid = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(db_default=Now())
     event_type = models.CharField(max_length=80)
@@ -358,7 +363,7 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", _("delivered")
         FAILED = "failed", _("given up")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.PROTECT, related_name="deliveries")
     event = models.ForeignKey(OutboxEvent, on_delete=models.PROTECT, related_name="+")
     #: the event's feed position, copied so the order is an index scan

@@ -47,12 +47,12 @@
       return;
     }
     var item = currentItem();
-    if (event.key === "j") { event.preventDefault(); select(current + 1); }
-    else if (event.key === "k") { event.preventDefault(); select(current - 1); }
-    else if (event.key === "a" && item) {
+    if (event.code === "KeyJ") { event.preventDefault(); select(current + 1); }
+    else if (event.code === "KeyK") { event.preventDefault(); select(current - 1); }
+    else if (event.code === "KeyA" && item) {
       var approve = item.querySelector(".js-approve");
       if (approve) { event.preventDefault(); approve.click(); }
-    } else if (event.key === "r" && item) {
+    } else if (event.code === "KeyR" && item) {
       var reason = item.querySelector(".js-reason");
       if (!reason) { return; }
       event.preventDefault();

@@ -23,11 +23,11 @@ from accounts.services import account_by_number, internal_account
 from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
-from branch_ops.audit import audit_event_write
+from branch_ops.audit import audit_event_build, audit_event_write
 from branch_ops.errors import ApplicationError, Conflict, Forbidden, NotFound
 from branch_ops.models import Approval
 from branch_ops.money import Money, round_to_minor
-from branch_ops.outbox import event_publish
+from branch_ops.outbox import event_build, event_publish
 from branch_ops.roles import Perm
 from teller import selectors
 from teller.models import (
@@ -474,21 +474,22 @@ def _post_cash(operation: CashOperation, actor) -> CashOperation:
     else:
         lines = [Line(operation.account.ledger_id, DEBIT, money), Line(drawer_ledger, CREDIT, money)]
         _adjust_holdings(session, operation.currency_id, breakdown, -1)
-    tx = ledger_post(kind=f"cash_{operation.kind}", lines=lines, actor=operation.created_by, branch=branch,
-                     description=operation.description,
-                     metadata={"reference": operation.reference, "account": operation.account.number,
-                               **money.as_dict()})
+    details = {"reference": operation.reference, "account": operation.account.number, **money.as_dict()}
+    tx = ledger_post(
+        kind=f"cash_{operation.kind}", lines=lines, actor=operation.created_by, branch=branch,
+        description=operation.description, metadata=details,
+        # the audit and outbox rows go out with the ledger rows, in one statement
+        with_rows=lambda tx: [
+            audit_event_build(actor=actor, action=f"cash.{operation.kind}_posted", obj=operation, branch=branch,
+                              customer_ref=operation.customer.number if operation.customer else "", after=details),
+            event_build(event_type=f"cash.{operation.kind}", aggregate=operation, branch=branch, payload=details),
+        ],
+    )
     operation.ledger_transaction = tx
     operation.status = CashOperation.Status.POSTED
     operation.save(update_fields=["ledger_transaction", "status"])
     if operation.kind in (CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL):
         _structuring_check(session, operation)
-    audit_event_write(actor=actor, action=f"cash.{operation.kind}_posted", obj=operation, branch=branch,
-                      customer_ref=operation.customer.number if operation.customer else "",
-                      after={"reference": operation.reference, "account": operation.account.number,
-                             **money.as_dict()})
-    event_publish(event_type=f"cash.{operation.kind}", aggregate=operation, branch=branch,
-                  payload={"reference": operation.reference, "account": operation.account.number, **money.as_dict()})
     return operation
 
 
