@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run worker test e2e screenshots chromium lint audit messages makemessages serve vendor vendor-fonts bench check-deploy backup restore clean
+.PHONY: help setup run worker test e2e screenshots chromium lint audit messages makemessages serve vendor vendor-fonts bench chaos chaos-smoke check-deploy backup restore clean
 
 help:
 	@echo "make run     - set up, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -19,6 +19,7 @@ help:
 	@echo "make worker  - the background worker (webhooks, complaint clock)"
 	@echo "make backup  - pg_dump the app database to backups/<timestamp>.dump"
 	@echo "make restore FILE=backups/....dump - restore into a new database, verify, then swap"
+	@echo "make chaos   - bank workload over HTTP with faults (killed connections, workers, PostgreSQL restarts)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Branch Ops needs Python 3.11, found " + sys.version' 
@@ -127,3 +128,13 @@ clean:
 # Platform operations against pgbench TPC-B on the same server; writes bench/README.md.
 bench: setup
 	$(PY) bench/run.py
+
+# A bank workload over HTTP against gunicorn while connections, workers and PostgreSQL are
+# killed and restarted; checks that no money was lost or doubled (docs/chaos.md).
+# Options: make chaos CHAOS_ARGS='--seconds 30 --clients 2'
+chaos: setup
+	$(PY) chaos/run.py $(CHAOS_ARGS)
+
+# The same, short (6 s, 2 clients, no PostgreSQL restart), as a pytest test: ~40 s.
+chaos-smoke: setup
+	CHAOS_SMOKE=1 $(PY) -m pytest tests/chaos -p no:cacheprovider

@@ -2,8 +2,9 @@
 same PostgreSQL server, reported as ratios.
 
     .venv/bin/python bench/run.py [--seconds 10] [--ledger-seconds 8]
-                                  [--only platform|ledger|teller|floor|lobby|desk]
+                                  [--only platform|ledger|teller|floor|lobby|desk|load]
                                   [--teller-requests 300] [--floor-requests 60] [--profile]
+                                  [--load-clients 8] [--load-seconds 20] [--load-workers 4]
     (or: make bench; --only lobby: bench/lobby_bench.py; --only desk: bench/desk_bench.py)
 
 1. Reference: pgbench's built-in TPC-B-like script, one client (``-c 1 -T <seconds> -n``),
@@ -26,6 +27,9 @@ same PostgreSQL server, reported as ratios.
    to the bare ``ledger_post`` of the same two lines.
 5. The supervisor's floor (bench/floor_bench.py): the branch board and the approval inbox
    at two sizes of a branch's day: median server time and query count of each.
+5a. Load (bench/load_bench.py), on the same 1,000,000-entry ledger: K tellers over HTTP
+   against gunicorn on 127.0.0.1 posting cash deposits and withdrawals: throughput and
+   p50/p95 latency, against ``GET /healthz`` with the same clients in the same run.
 5b. The service-desk queue (bench/desk_bench.py, ``--only desk`` only: its own database with
    100,000 customers and 200,000 requests).
 6. Markdown tables on stdout and under "Latest run" in bench/README.md (``--only teller``
@@ -578,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="measuring time per platform operation (default 10)")
     parser.add_argument("--ledger-seconds", type=int, default=8, help="measuring time per posting run (default 8)")
-    parser.add_argument("--only", choices=["platform", "ledger", "teller", "floor", "lobby", "desk"],
+    parser.add_argument("--only", choices=["platform", "ledger", "teller", "floor", "lobby", "desk", "load"],
                         help="run one part (prints only, README untouched; teller, floor: replace only their "
                              "subsection)")
     parser.add_argument("--floor-requests", type=int, default=60,
@@ -586,6 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teller-requests", type=int, default=300,
                         help="cash window: requests of each kind timed, and as many counted (default 300)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of transfer_post")
+    parser.add_argument("--load-clients", type=int, default=8, help="load: concurrent tellers over HTTP (default 8)")
+    parser.add_argument("--load-seconds", type=float, default=20, help="load: counted seconds per run (default 20)")
+    parser.add_argument("--load-workers", type=int, default=4, help="load: gunicorn workers (default 4)")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args(argv)
     if args.only == "desk":  # its own throwaway database and README subsection (bench/desk_bench.py)
@@ -596,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     do_teller = args.only in (None, "teller")
     do_floor = args.only in (None, "floor")
     do_lobby = args.only in (None, "lobby")  # bench/lobby_bench.py: 20 counters calling at once
+    do_load = args.only in (None, "load")  # bench/load_bench.py: K tellers over HTTP on the 1M-entry ledger
 
     import django
     from django.conf import settings
@@ -619,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = APP_DB
     say(f"migrating throwaway database {APP_DB} ...")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    results, ledger, teller, floor, lobby = [], None, None, None, None
+    results, ledger, teller, floor, lobby, load = [], None, None, None, None, None
     try:
         if do_platform:
             results = measure_app(args.seconds)
@@ -628,6 +636,18 @@ def main(argv: list[str] | None = None) -> int:
         if do_teller:
             teller = measure_cash_window(ledger.big if ledger is not None else None, args.teller_requests,
                                          args.profile)
+        if do_load:
+            import load_bench
+
+            big = ledger.big if ledger is not None else None
+            if big is None:
+                import ledger_bench as lb
+
+                big = lb.build_big_ledger()
+                if not big.verify_report.ok:
+                    raise SystemExit("ledger_verify found problems:\n" + "\n".join(big.verify_report.problems[:20]))
+            load = load_bench.measure_load(big, clients=args.load_clients, seconds=args.load_seconds,
+                                           workers=args.load_workers)
         if do_floor:
             import floor_bench
 
@@ -646,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += render_ledger(ledger)
     if teller is not None:
         lines += render_teller(teller)
+    if load is not None:
+        lines += load_bench.render(load)
     if floor is not None:
         import floor_bench
 

@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
@@ -17,6 +20,10 @@ from branch_ops.errors import ApplicationError
 from branch_ops.request_context import current_request_id
 
 CONTENT_TYPE = "application/problem+json"
+logger = logging.getLogger(__name__)
+
+#: a lost or refused database connection: the request may be sent again as it was
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 def _titles():
@@ -33,6 +40,7 @@ def _titles():
         423: _("Locked"),
         429: _("Too many requests"),
         500: _("Server error"),
+        503: _("Service unavailable"),
     }
 
 
@@ -81,8 +89,23 @@ _DRF_CODES = {
 }
 
 
+def database_unavailable(exc) -> tuple[dict, dict]:
+    """503 and ``Retry-After`` for a database that cannot be reached or whose connection
+    dropped mid-request (a restart, a killed backend, a failover). Whether the work committed
+    is unknown to this process, so the answer says so and tells the client to send the same
+    request with the same ``Idempotency-Key``: it replays what committed, or does it once."""
+    logger.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).strip().splitlines()[:1])
+    body = problem(503, "DATABASE_UNAVAILABLE", _(
+        "The database could not be reached or the connection to it was lost, so it is not known whether this "
+        "request was carried out. Send it again with the same Idempotency-Key: it is never carried out twice."))
+    return body, {"Retry-After": "1"}
+
+
 def problem_exception_handler(exc, context):
     """DRF EXCEPTION_HANDLER: map every error to a problem document."""
+    if isinstance(exc, DATABASE_ERRORS):
+        body, headers = database_unavailable(exc)
+        return Response(body, status=503, content_type=CONTENT_TYPE, headers=headers)
     if isinstance(exc, ApplicationError):
         errors = [{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else []
         body = problem(exc.status_code, exc.code, exc.message, errors, **exc.extra)

@@ -189,7 +189,15 @@ def forbidden(request, exception=None):
 
 
 def server_error(request):
+    import sys
+
+    from branch_ops.problems import CONTENT_TYPE, DATABASE_ERRORS, database_unavailable
+
     if request.path.startswith("/api/"):
+        exc = sys.exc_info()[1]  # Django calls this handler inside its ``except`` block
+        if isinstance(exc, DATABASE_ERRORS):  # e.g. the token lookup, before DRF's handler
+            body, headers = database_unavailable(exc)
+            return JsonResponse(body, status=503, content_type=CONTENT_TYPE, headers=headers)
         return api_problem_response(500, "SERVER_ERROR", _("Something went wrong on our side. Nothing was changed."))
     return render(request, "error.html", {"message": _("Something went wrong on our side.")}, status=500)
 
