@@ -52,15 +52,15 @@ class Line:
 
 # Locks in ascending ledger-account id order whatever the caller asked by: ids, and/or the
 # numbers of bank accounts (a transfer looks its accounts up and locks them in this one
-# statement). The rows are sorted before they are locked (LockRows runs above the Sort).
+# statement). The rows are sorted before they are locked (LockRows runs above the Sort). The
+# numbers are turned into ids by an ARRAY(...) sub-select, which PostgreSQL runs once, before
+# the scan: a join or an IN (...) semi-join there would be re-checked after a lock wait
+# (EvalPlanQual) and could drop a row that another transaction had just updated.
 _LOCK_SQL = """
 SELECT la.id, la.kind, la.currency_id, la.branch_id, la.name, la.debit_normal, la.posted_debits,
-       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version, ba.status, ba.number, c.number
+       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version
 FROM accounts_ledgeraccount la
-LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
-LEFT JOIN accounts_customer c ON c.id = ba.customer_id
-WHERE la.id IN (SELECT unnest(%s::bigint[])
-                UNION ALL SELECT ledger_id FROM accounts_bankaccount WHERE number = ANY(%s::varchar[]))
+WHERE la.id = ANY(%s::bigint[] || ARRAY(SELECT ledger_id FROM accounts_bankaccount WHERE number = ANY(%s::varchar[])))
 ORDER BY la.id FOR NO KEY UPDATE OF la
 """
 #: Read in a statement of its own, *after* the lock: a locking SELECT that waited for another
@@ -68,7 +68,9 @@ ORDER BY la.id FOR NO KEY UPDATE OF la
 #: one from before the wait (a closing that committed meanwhile would go unseen, and money
 #: could be posted to a closed account).
 _STATUS_SQL = """
-SELECT ledger_id, status, number FROM accounts_bankaccount WHERE ledger_id = ANY(%s)
+SELECT ba.ledger_id, ba.status, ba.number, c.number
+FROM accounts_bankaccount ba JOIN accounts_customer c ON c.id = ba.customer_id
+WHERE ba.ledger_id = ANY(%s::bigint[])
 """
 
 
@@ -94,15 +96,14 @@ def lock_ledger_accounts(ids: Iterable[int] = (), *, numbers: Iterable[str] = ()
     with _prepared_cursor() as cur:
         cur.execute(_LOCK_SQL, [wanted, sorted(set(numbers))])
         rows = cur.fetchall()
-        customer_ids = [row[0] for row in rows if row[11] is not None]
-        statuses = {}
-        if customer_ids:  # internal accounts have no status to re-read
+        customer_ids = [row[0] for row in rows if row[1] == LedgerAccount.Kind.CUSTOMER]
+        banks = {}
+        if customer_ids:  # internal accounts have no bank account to read
             cur.execute(_STATUS_SQL, [customer_ids])
-            statuses = {ledger_id: (status, number) for ledger_id, status, number in cur.fetchall()}
+            banks = {row[0]: row[1:] for row in cur.fetchall()}
     locked = {}
-    for (pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version, _stale_status,
-         number, customer_number) in rows:
-        status = statuses.get(pk, (None, None))[0]
+    for pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version in rows:
+        status, number, customer_number = banks.get(pk, (None, None, None))
         account = LedgerAccount(id=pk, kind=kind, currency_id=currency, branch_id=branch_id, name=name,
                                 debit_normal=debit_normal, posted_debits=pdeb, posted_credits=pcred,
                                 pending_debits=pend, overdraft_limit=overdraft, version=version)
