@@ -70,6 +70,7 @@ ROUTES: list[Route] = [
     # --- sign-in, language, health, docs --------------------------------------------------------
     R("", GET=ALL),
     R("login/", GET=PUBLIC),
+    R("favicon.ico", GET=PUBLIC),
     R("login/code/", GET=PUBLIC),
     R("login/two-factor-setup/", GET=PUBLIC),
     R("reauthenticate/", GET=ALL),
@@ -202,6 +203,7 @@ ROUTES: list[Route] = [
     # --- API: customers and accounts -----------------------------------------------------------------
     R("api/v1/customers/", GET=ALL, POST=DESK),
     R("api/v1/customers/<str:number>/", "/api/v1/customers/{customer}/", GET=ALL, PATCH=DESK),
+    R("api/v1/customers/<str:number>/signature/", "/api/v1/customers/{customer}/signature/", GET=ALL, POST=DESK),
     R("api/v1/accounts/opening-requests/", POST=DESK),
     R("api/v1/accounts/<str:number>/", "/api/v1/accounts/{account}/", GET=ALL),
     R("api/v1/accounts/<str:number>/balance/", "/api/v1/accounts/{account}/balance/", GET=ALL),
@@ -215,7 +217,8 @@ ROUTES: list[Route] = [
     R("api/v1/teller/session/open/", POST=TELLER),
     R("api/v1/teller/session/close/", POST=TELLER),
     R("api/v1/teller/journal/", GET=TELLER),
-    R("api/v1/teller/vault-transfers/", POST=TELLER),
+    R("api/v1/teller/vault-transfers/", GET={T, S}, POST=TELLER),
+    R("api/v1/teller/alerts/", GET=LEADS),
     R("api/v1/teller/vault-transfers/<uuid:transfer_id>/confirm/", "/api/v1/teller/vault-transfers/{vault_transfer}/confirm/",
       POST=SUP, branch_object=True),
     R("api/v1/teller/vault-transfers/<uuid:transfer_id>/reject/", "/api/v1/teller/vault-transfers/{vault_transfer}/reject/",
@@ -247,6 +250,8 @@ ROUTES: list[Route] = [
     R("api/v1/complaints/", GET=ALL, POST=ALL),
     R("api/v1/complaints/report/", GET=SUP),
     R("api/v1/complaints/<str:number>/", "/api/v1/complaints/{complaint}/", GET={C, S}, branch_object=True),
+    R("api/v1/complaints/<str:number>/letter/", "/api/v1/complaints/{complaint}/letter/", GET={C, S},
+      branch_object=True),
     # the owner (the CSR) and a supervisor act on it; which of them may take each step is the
     # complaint's own rule (tests/complaints)
     *[R(f"api/v1/complaints/<str:number>/{action}/", f"/api/v1/complaints/{{complaint}}/{action}/",
