@@ -73,6 +73,8 @@ def test_a_full_card_number_or_a_pin_is_refused_and_never_stored(desk):
         cur.execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema='public' "
                     "AND data_type IN ('text', 'character varying', 'jsonb')")
         for table, column in cur.fetchall():
+            if column in ("hash", "prev_hash"):  # SHA-256 hex digests: "4921" turns up in one by chance
+                continue
             cur.execute(f'SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE %s OR "{column}"::text LIKE %s',
                         [f"%{PAN}%", "%4921%"])
             assert cur.fetchone()[0] == 0, (table, column)

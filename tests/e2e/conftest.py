@@ -130,6 +130,19 @@ def login(page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+    if "/login/two-factor-setup/" in page.url or "/login/code/" in page.url:
+        # supervisors pass a second step: a TOTP code from a device with a known test key
+        from django.contrib.auth import get_user_model
+
+        from tests.factories import make_totp_device, totp_code_for
+
+        user = get_user_model().objects.get(username=username)
+        if "/login/two-factor-setup/" in page.url:
+            make_totp_device(user)
+            page.goto("/login/code/?next=/")
+        page.locator("input[name=code]").fill(totp_code_for(user))
+        page.locator("form button[type=submit].btn-primary").click()
+        page.wait_for_load_state()
     assert "/login/" not in page.url, f"{username} could not sign in"
 
 
