@@ -4,12 +4,14 @@ Everything here runs *inside* the calling service's transaction (each business s
 a transfer, a cash deposit, a redress payment — is one ``transaction.atomic(durable=True)``
 that calls these). The order inside a posting is always the same:
 
-1. lock every ledger account touched, in ascending id order
-   (``select_for_update(no_key=True, of=("self",))``) — the only lock helper;
+1. lock every ledger account touched, in ascending id order (``lock_ledger_accounts``: one
+   ``SELECT … FOR NO KEY UPDATE``, by ids or by bank-account numbers — the only lock
+   helper), then read the bank accounts' status in a statement of its own;
 2. check: amounts positive, currencies match, debits equal credits per currency, accounts
    may be debited/credited, funds available, cash not negative;
-3. write the transaction, its entries (each with the account's new version and balance)
-   and the new totals (``F()`` expressions) — PostgreSQL re-checks all of it at commit.
+3. write the transaction, its entries (each with the account's new version and balance),
+   the new totals and the posting's audit and outbox rows in one statement — PostgreSQL
+   re-checks the balance, the limits and the chain at commit.
 """
 
 from __future__ import annotations
