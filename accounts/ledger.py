@@ -264,13 +264,10 @@ def ledger_post(
         extra_sql.append(f", row{i} AS ({sql})")
         extra_params.extend(params)
     with _prepared_cursor() as cur:
-        cur.execute(_WRITE_SQL.format(
-            entries=", ".join(["(%s::bigint, %s, %s::bigint, %s, %s::bigint, %s::bigint)"] * len(entries)),
-            totals=", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(totals)),
-            rows="".join(extra_sql),
-        ), [str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
-            Jsonb(tx.metadata, dumps=_dumps), *[v for row in entries for v in row], *[v for row in totals for v in row],
-            *extra_params])
+        cur.execute(_WRITE_SQL.format(rows="".join(extra_sql)),
+                    [str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
+                     Jsonb(tx.metadata, dumps=_dumps), *_columns(entries, 6), *_columns(totals, 5),
+                     *extra_params])
         tx.pk, tx.posted_at = cur.fetchone()
     tx._state.adding = False
     tx._state.db = "default"
@@ -279,7 +276,10 @@ def ledger_post(
 
 
 # One round trip writes the transaction, its entries and the new totals (data-modifying CTEs
-# all run); the deferred triggers check the balance at COMMIT.
+# all run); the deferred triggers check the balance at COMMIT. Entries and totals travel as
+# arrays (one per column, unnest keeps their order), so the text is the same whatever the number
+# of lines: one prepared statement per kind of extra rows, and few enough parameters for psycopg
+# to cache the statement's conversion.
 _WRITE_SQL = """
 WITH tx AS (
     INSERT INTO accounts_ledgertransaction (public_id, kind, description, branch_id, created_by_id, reverses_id,
@@ -289,18 +289,25 @@ WITH tx AS (
     INSERT INTO accounts_ledgerentry (transaction_id, account_id, side, amount, currency_id, account_version,
                                       balance_after, posted_at)
     SELECT tx.id, e.account_id, e.side, e.amount, e.currency, e.version, e.balance_after, clock_timestamp()
-    FROM tx, (VALUES {entries}) AS e(account_id, side, amount, currency, version, balance_after)
+    FROM tx, unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[])
+             AS e(account_id, side, amount, currency, version, balance_after)
     RETURNING 1
 ), totals AS (
     UPDATE accounts_ledgeraccount a
     SET posted_debits = a.posted_debits + t.debits, posted_credits = a.posted_credits + t.credits,
         pending_debits = a.pending_debits - t.released, version = t.version
-    FROM (VALUES {totals}) AS t(id, debits, credits, released, version)
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])
+         AS t(id, debits, credits, released, version)
     WHERE a.id = t.id
     RETURNING 1
 ){rows}
 SELECT id, posted_at FROM tx
 """
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows of ``width`` values -> ``width`` columns (the arrays the write statement unnests)."""
+    return [[row[i] for row in rows] for i in range(width)]
 
 
 def _insert_sql(row: Model) -> tuple[str, list]:

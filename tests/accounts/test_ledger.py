@@ -59,6 +59,51 @@ def test_raw_sql_unbalanced_transaction_is_refused_at_commit(staff):
     assert ledger_verify().ok
 
 
+def _raw_entry(cur, tx_id, account_id, side, amount, version):
+    cur.execute("INSERT INTO accounts_ledgerentry (transaction_id, account_id, side, amount, currency_id, "
+                "account_version, balance_after, posted_at) VALUES (%s, %s, %s, %s, 'AED', %s, 0, now())",
+                [tx_id, account_id, side, amount, version])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_added_after_a_passed_balance_check_is_checked_again_at_commit(staff):
+    """The balance is checked once per ledger transaction at COMMIT; an entry inserted after
+    a check that passed (constraints made IMMEDIATE in between) must not ride on it."""
+    a = open_account(staff["csr"], staff["supervisor"])
+    suspense = internal_account(branch=a.branch, kind="suspense", currency="AED")
+    before = LedgerEntry.objects.count()
+    with pytest.raises(IntegrityError, match="unbalanced"):
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("INSERT INTO accounts_ledgertransaction (public_id, kind, description, posted_at, metadata) "
+                        "VALUES (gen_random_uuid(), 'raw', '', now(), '{}') RETURNING id")
+            (tx_id,) = cur.fetchone()
+            _raw_entry(cur, tx_id, suspense.pk, "D", 100, 2001)
+            _raw_entry(cur, tx_id, a.ledger_id, "C", 100, 2001)
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the check runs now, and passes
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+            _raw_entry(cur, tx_id, a.ledger_id, "C", 1, 2002)
+    assert LedgerEntry.objects.count() == before
+    assert ledger_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_balanced_raw_transactions_in_one_commit_are_both_checked(staff):
+    a = open_account(staff["csr"], staff["supervisor"])
+    suspense = internal_account(branch=a.branch, kind="suspense", currency="AED")
+    with pytest.raises(IntegrityError, match="unbalanced"):
+        with transaction.atomic(), connection.cursor() as cur:
+            ids = []
+            for _ in range(2):
+                cur.execute("INSERT INTO accounts_ledgertransaction (public_id, kind, description, posted_at, "
+                            "metadata) VALUES (gen_random_uuid(), 'raw', '', now(), '{}') RETURNING id")
+                ids.append(cur.fetchone()[0])
+            _raw_entry(cur, ids[0], suspense.pk, "D", 100, 3001)
+            _raw_entry(cur, ids[0], a.ledger_id, "C", 100, 3001)
+            _raw_entry(cur, ids[1], suspense.pk, "D", 100, 3002)
+            _raw_entry(cur, ids[1], a.ledger_id, "C", 50, 3002)
+    assert ledger_verify().ok
+
+
 @pytest.mark.django_db(transaction=True)
 def test_raw_sql_entry_in_another_currency_than_its_account_is_refused(staff):
     a = open_account(staff["csr"], staff["supervisor"])
