@@ -646,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.db import connection
 
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     params = dict(connection.settings_dict)
     embedded = not os.environ.get("DATABASE_URL")
     # every part's result, or why it has none: the summary table is built from this alone
@@ -718,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     summary = summary_table.render_summary(
         summary_table.summary_rows(results),
-        caption=f"Run of {now} ({_options(argv)}; {whole[:-1].lower()}) on: {machine_text(info)}. Each figure "
+        caption=f"Run started {started_at} ({_options(argv)}; {whole[:-1].lower()}) on: {machine_text(info)}. Each figure "
                 "beside its reference measured in the same run; ratio = value ÷ reference.")
     say()
     say("\n".join(header + parts + [whole]))
