@@ -125,9 +125,10 @@ vendor-fonts:
 clean:
 	rm -rf $(VENV) staticfiles
 
-# Platform operations against pgbench TPC-B on the same server; writes bench/README.md.
+# Every benchmark part against references of the same run (pgbench TPC-B, ...), then one
+# summary table; writes bench/README.md. Shorter: make bench BENCH_ARGS='--seconds 2 --no-readme'
 bench: setup
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # A bank workload over HTTP against gunicorn while connections, workers and PostgreSQL are
 # killed and restarted; checks that no money was lost or doubled (docs/chaos.md).

@@ -1,8 +1,9 @@
 """Service-desk queue benchmark (issue #6): the queue page, the queue API and the customer
 at a glance, at two data sizes, with 100,000 customers and 200,000 requests bulk-loaded in SQL.
 
-    .venv/bin/python bench/desk_bench.py [--requests 100] [--no-readme]
-    .venv/bin/python bench/run.py --only desk          (the same, from the bench runner)
+    .venv/bin/python bench/desk_bench.py [--requests 100] [--scale 1] [--no-readme]
+    .venv/bin/python bench/run.py --only desk          (the same, from the bench runner;
+                                                        also part of the full ``make bench``)
 
 In a throwaway database ``bench_desk`` (Django's migrations, dropped at the end):
 
@@ -18,7 +19,9 @@ In a throwaway database ``bench_desk`` (Django's migrations, dropped at the end)
 
 Bulk rows are a shortcut: requests are inserted with their status and no timeline (the
 queue does not read timelines; the status trigger guards updates only), and without an
-account (the queue left-joins accounts). Numbers are measurements, never assertions.
+account (the queue left-joins accounts). ``--scale`` multiplies the customers and both
+request counts (``--scale 0.05`` for a quick smoke run; the issue's figures are at 1).
+Numbers are measurements, never assertions.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +87,32 @@ FROM generate_series(%(first)s, %(last)s) g
 """
 
 
+@dataclass
+class PageTiming:
+    median_ms: float
+    p95_ms: float
+    queries: int
+
+
+@dataclass
+class DeskResults:
+    customers: int
+    small: int  # service requests at the first size ...
+    large: int  # ... and at the second (the issue's 200,000)
+    requests: int  # timed requests per page and size
+    pages: dict = field(default_factory=dict)  # {label: {size: PageTiming}}
+    branch_rows: int = 0  # requests of the measured branch at the large size ...
+    open_rows: int = 0  # ... of them open
+    plans: list = field(default_factory=list)  # README lines: EXPLAIN ANALYZE of the page and count queries
+    seconds: float = 0.0
+    measured_at: str = ""  # UTC, when the measurement started
+
+    def met(self, label: str) -> bool:
+        """The issue's target: under TARGET_MS median at the large size, the same queries at both."""
+        small, large = self.pages[label][self.small], self.pages[label][self.large]
+        return large.median_ms < TARGET_MS and small.queries == large.queries
+
+
 def setup():
     from branch_ops.models import Branch, Currency
     from branch_ops.services import staff_create
@@ -95,21 +125,21 @@ def setup():
     return branches, csrs
 
 
-def load_customers(branches) -> None:
+def load_customers(branches, customers: int) -> None:
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_CUSTOMERS_SQL, {"a": branches[0].pk, "b": branches[1].pk, "n": CUSTOMERS})
+        cur.execute(_CUSTOMERS_SQL, {"a": branches[0].pk, "b": branches[1].pk, "n": customers})
 
 
-def load_requests(branches, csrs, first: int, last: int) -> float:
+def load_requests(branches, csrs, first: int, last: int, customers: int) -> float:
     from django.db import connection, transaction
 
     from customer_service.models import RequestKind
 
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_REQUESTS_SQL, {"kinds": list(RequestKind.values), "customers": CUSTOMERS, "a": branches[0].pk,
+        cur.execute(_REQUESTS_SQL, {"kinds": list(RequestKind.values), "customers": customers, "a": branches[0].pk,
                           "b": branches[1].pk, "csr_a": csrs[0].pk, "csr_b": csrs[1].pk,
                           "open_pct": int(OPEN_SHARE * 100), "first": first, "last": last})
     with connection.cursor() as cur:
@@ -128,7 +158,7 @@ def pages(customer_number: str) -> dict[str, str]:
     }
 
 
-def measure(client, urls: dict[str, str], n: int) -> dict[str, tuple[float, float, int]]:
+def measure(client, urls: dict[str, str], n: int) -> dict[str, PageTiming]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -145,12 +175,13 @@ def measure(client, urls: dict[str, str], n: int) -> dict[str, tuple[float, floa
         with CaptureQueriesContext(connection) as ctx:
             client.get(url)
         samples.sort()
-        out[label] = (statistics.median(samples), samples[int(len(samples) * 0.95) - 1], len(ctx.captured_queries))
-        say(f"  {label}: median {out[label][0]:.2f} ms, p95 {out[label][1]:.2f} ms, {out[label][2]} queries")
+        page = out[label] = PageTiming(median_ms=statistics.median(samples),
+                                       p95_ms=samples[int(len(samples) * 0.95) - 1], queries=len(ctx.captured_queries))
+        say(f"  {label}: median {page.median_ms:.2f} ms, p95 {page.p95_ms:.2f} ms, {page.queries} queries")
     return out
 
 
-def explain(branch) -> list[str]:
+def explain(branch, size: int) -> list[str]:
     from django.db import connection
 
     from customer_service.models import OPEN_STATUSES
@@ -166,62 +197,88 @@ def explain(branch) -> list[str]:
             plans.append((label, [row[0] for row in cur.fetchall()]))
     lines = []
     for label, rows in plans:
-        lines += [f"- `EXPLAIN ANALYZE` of the queue's {label} query at {LARGE:,} requests:", "", "  ```"]
+        lines += [f"- `EXPLAIN ANALYZE` of the queue's {label} query at {size:,} requests:", "", "  ```"]
         lines += [f"  {row}" for row in rows]
         lines += ["  ```", ""]
     return lines
 
 
-def run(n: int) -> list[str]:
-    """Build the data, measure at both sizes; the README subsection as lines."""
+def measure_desk(n: int, scale: float = 1.0) -> DeskResults:
+    """Build the data, measure at both sizes (in the current, throwaway database)."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
 
     settings.DEBUG = False
     started = time.perf_counter()
-    say("desk: staff, 100,000 customers ...")
+    result = DeskResults(customers=max(2, round(CUSTOMERS * scale)), small=max(2, round(SMALL * scale)),
+                         large=max(4, round(LARGE * scale)), requests=n,
+                         measured_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    say(f"desk: staff, {result.customers:,} customers ...")
     branches, csrs = setup()
-    load_customers(branches)
+    load_customers(branches, result.customers)
     from accounts.models import Customer
 
-    customer_number = Customer.objects.filter(home_branch=branches[0]).order_by("id").values_list(
-        "number", flat=True)[500]
+    mine = Customer.objects.filter(home_branch=branches[0]).order_by("id").values_list("number", flat=True)
+    customer_number = mine[min(500, result.customers // 2 - 1)]
     client = Client()
     client.force_login(csrs[0])
-    results = {}
     loaded = 0
-    for size in (SMALL, LARGE):
-        seconds = load_requests(branches, csrs, loaded + 1, size)
+    for size in (result.small, result.large):
+        seconds = load_requests(branches, csrs, loaded + 1, size, result.customers)
         say(f"desk: {size:,} requests ({size - loaded:,} loaded in {seconds:.1f} s), measuring ...")
         loaded = size
         # the glance page's customer gets a few requests of its own through the bulk rows already
-        results[size] = measure(client, pages(customer_number), n)
+        for label, page in measure(client, pages(customer_number), n).items():
+            result.pages.setdefault(label, {})[size] = page
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FILTER (WHERE status IN ('draft','submitted','awaiting_approval','approved',"
                     "'in_progress')), count(*) FROM customer_service_servicerequest WHERE branch_id = %s",
                     [branches[0].pk])
-        open_rows, branch_rows = cur.fetchone()
-    plans = explain(branches[0])
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        result.open_rows, result.branch_rows = cur.fetchone()
+    result.plans = explain(branches[0], result.large)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def render(r: DeskResults) -> list[str]:
+    """The README subsection as lines."""
+    small, large = r.small, r.large
     lines = [
         HEADING, "",
-        f"Measured {now} (`bench/desk_bench.py`, also `bench/run.py --only desk`). {CUSTOMERS:,} customers and "
-        f"{SMALL:,} then {LARGE:,} service requests bulk-loaded in SQL over two branches (at {LARGE:,}: the measured "
-        f"branch has {branch_rows:,} requests, {open_rows:,} open). Each page as the branch's CSR through "
-        f"`django.test.Client` in this process: {WARMUP} warm-up requests, {n} timed without the query log, one "
-        f"counted. Target: under {TARGET_MS:g} ms median, the same number of queries at both sizes.", "",
-        f"| page | median ms at {SMALL:,} | median ms at {LARGE:,} | p95 ms at {LARGE:,} | queries {SMALL:,} / "
-        f"{LARGE:,} | met? |",
+        f"Measured {r.measured_at} (`bench/desk_bench.py`, also `bench/run.py --only desk`). {r.customers:,} customers and "
+        f"{small:,} then {large:,} service requests bulk-loaded in SQL over two branches (at {large:,}: the measured "
+        f"branch has {r.branch_rows:,} requests, {r.open_rows:,} open). Each page as the branch's CSR through "
+        f"`django.test.Client` in this process: {WARMUP} warm-up requests, {r.requests} timed without the query log, "
+        f"one counted. Target: under {TARGET_MS:g} ms median, the same number of queries at both sizes.", "",
+        f"| page | median ms at {small:,} | median ms at {large:,} | p95 ms at {large:,} | queries {small:,} / "
+        f"{large:,} | met? |",
         "|---|---:|---:|---:|---|---|",
     ]
-    for label in results[SMALL]:
-        small, large = results[SMALL][label], results[LARGE][label]
-        met = "yes" if large[0] < TARGET_MS and small[2] == large[2] else "**no**"
-        lines.append(f"| {label} | {small[0]:.2f} | {large[0]:.2f} | {large[1]:.2f} | {small[2]} / {large[2]} "
+    for label, by_size in r.pages.items():
+        s, g = by_size[small], by_size[large]
+        met = "yes" if r.met(label) else "**no**"
+        lines.append(f"| {label} | {s.median_ms:.2f} | {g.median_ms:.2f} | {g.p95_ms:.2f} | {s.queries} / {g.queries} "
                      f"| {met} |")
-    lines += ["", *plans, f"Desk part: {time.perf_counter() - started:.0f} s.", ""]
+    lines += ["", *r.plans, f"Desk part: {r.seconds:.0f} s.", ""]
     return lines
+
+
+def measure_own_db(n: int, scale: float = 1.0) -> DeskResults:
+    """``measure_desk`` in this bench's own throwaway database (created, then dropped): the
+    100,000 customers stay out of the other parts' database. Django must be set up."""
+    from django.db import connection
+
+    old_name = connection.settings_dict["NAME"]
+    old_test_name = connection.settings_dict.setdefault("TEST", {}).get("NAME")
+    connection.settings_dict["TEST"]["NAME"] = APP_DB
+    say(f"migrating throwaway database {APP_DB} ...")
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+    try:
+        return measure_desk(n, scale)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+        connection.settings_dict["TEST"]["NAME"] = old_test_name
 
 
 def write_readme(lines: list[str]) -> None:
@@ -242,22 +299,15 @@ def write_readme(lines: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page and size (default 100)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply the 100,000 customers and 20,000/200,000 requests (default 1; 0.05 to smoke-test)")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args(argv)
 
     import django
 
     django.setup()
-    from django.db import connection
-
-    old_name = connection.settings_dict["NAME"]
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = APP_DB
-    say(f"migrating throwaway database {APP_DB} ...")
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    try:
-        lines = run(args.requests)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+    lines = render(measure_own_db(args.requests, args.scale))
     say()
     say("\n".join(lines))
     if not args.no_readme:
