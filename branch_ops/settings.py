@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # backup codes (stored hashed: branch_ops/twofactor.py)
     "procrastinate.contrib.django",
     "branch_ops",
     "accounts",
@@ -180,6 +181,7 @@ OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=["supervisor"])
 OTP_REQUIRED_FOR_SUPERUSERS = env.bool("OTP_REQUIRED_FOR_SUPERUSERS", default=True)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Branch Ops")
 OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp: after a wrong code wait 1, 2, 4, 8… seconds
+OTP_STATIC_THROTTLE_FACTOR = 1  # the same for wrong backup codes
 # Sensitive actions (API tokens, service accounts, staff and roles in the admin) need a
 # password (and code) check no older than this many seconds.
 REAUTH_MAX_AGE_SECONDS = env.int("REAUTH_MAX_AGE_SECONDS", default=10 * 60)
