@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
+from branch_ops.client_address import client_ip
 from branch_ops.models import ApiToken
 
 TOKEN_PREFIX = "bo_"
@@ -31,7 +32,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if parts[0].lower() not in ("bearer", "token"):
             return None
-        failures_key = f"bo_token_failures_{request.META.get('REMOTE_ADDR', '')}"
+        # the client behind trusted proxies, never a spoofable X-Forwarded-For
+        failures_key = f"bo_token_failures_{client_ip(request)}"
         if cache.get(failures_key, 0) >= settings.API_TOKEN_FAILURE_LIMIT:
             # anti-automation: this address guessed wrong too often; even a right token waits
             raise exceptions.Throttled(wait=settings.API_TOKEN_FAILURE_WINDOW_SECONDS,

@@ -34,4 +34,9 @@ def staff(request):
             for label, name, perm in NAVIGATION
             if perm is None or profile.has(perm)
         ]
-    return {"staff_profile": profile, "navigation": nav}
+    from branch_ops.twofactor import two_factor_required
+
+    # the link to the backup codes, once the session has passed its second step
+    two_factor_user = (user is not None and two_factor_required(user)
+                       and getattr(user, "is_verified", lambda: False)())
+    return {"staff_profile": profile, "navigation": nav, "two_factor_user": two_factor_user}

@@ -32,6 +32,16 @@ class TwoFactorCodeForm(forms.Form):
                                                          "autofocus": True, "class": "form-control"}))
 
 
+class TwoFactorSignInForm(forms.Form):
+    """The sign-in step: the authenticator app's 6-digit code, or one of the backup codes."""
+
+    code = forms.CharField(label=_("Code from your authenticator app, or a backup code"), max_length=16,
+                           min_length=6,
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none",
+                                                         "spellcheck": "false", "autofocus": True,
+                                                         "class": "form-control"}))
+
+
 class ReauthenticationForm(forms.Form):
     """Confirm it is you: the password again, and the code for a two-factor role."""
 

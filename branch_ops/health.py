@@ -10,6 +10,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from branch_ops.client_address import client_ip
 from branch_ops.metrics import render_metrics, worker_heartbeat_age
 
 
@@ -47,7 +48,7 @@ def _metrics_allowed(request) -> bool:
         header = request.headers.get("Authorization", "")
         if hmac.compare_digest(header.encode(), f"Bearer {settings.METRICS_TOKEN}".encode()):
             return True
-    return request.META.get("REMOTE_ADDR", "") in settings.METRICS_ALLOWED_IPS
+    return client_ip(request) in settings.METRICS_ALLOWED_IPS
 
 
 @never_cache

@@ -4,6 +4,7 @@ Defaults are for development on the embedded PostgreSQL; production sets
 ``DJANGO_DEBUG=false``, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS`` and ``DATABASE_URL``.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # backup codes (stored hashed: branch_ops/twofactor.py)
     "procrastinate.contrib.django",
     "branch_ops",
     "accounts",
@@ -149,6 +151,23 @@ AXES_LOCKOUT_CALLABLE = "branch_ops.views.lockout"
 AXES_VERBOSE = False
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
+# --- The client address behind reverse proxies -----------------------------------------
+# How many reverse proxies stand in front of the app, and the networks they connect from.
+# X-Forwarded-For is read only from a request whose REMOTE_ADDR (and each hop before it, up
+# to TRUSTED_PROXY_COUNT) is in TRUSTED_PROXY_NETWORKS; with 0 (the default) it is never
+# read. One function (branch_ops.client_address.client_ip) gives the address to axes, the
+# bearer-token failure limit, DRF throttling and /metrics. See docs/security.md, docs/deploy.md.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+if TRUSTED_PROXY_COUNT < 0:
+    raise environ.ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError as _exc:
+        raise environ.ImproperlyConfigured(f"TRUSTED_PROXY_NETWORKS: {_exc}") from None
+AXES_CLIENT_IP_CALLABLE = "branch_ops.client_address.client_ip"
+
 # Failed bearer-token authentications per client address before the API answers 429 for a
 # while (anti-automation: guessing tokens), and that while in seconds.
 API_TOKEN_FAILURE_LIMIT = env.int("API_TOKEN_FAILURE_LIMIT", default=20)
@@ -162,6 +181,7 @@ OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=["supervisor"])
 OTP_REQUIRED_FOR_SUPERUSERS = env.bool("OTP_REQUIRED_FOR_SUPERUSERS", default=True)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Branch Ops")
 OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp: after a wrong code wait 1, 2, 4, 8… seconds
+OTP_STATIC_THROTTLE_FACTOR = 1  # the same for wrong backup codes
 # Sensitive actions (API tokens, service accounts, staff and roles in the admin) need a
 # password (and code) check no older than this many seconds.
 REAUTH_MAX_AGE_SECONDS = env.int("REAUTH_MAX_AGE_SECONDS", default=10 * 60)
@@ -242,6 +262,9 @@ REST_FRAMEWORK = {
     "DEFAULT_VERSIONING_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": ["branch_ops.throttling.TokenRateThrottle"],
+    # DRF's own idea of the proxies; our throttles take the address from client_ip(), which
+    # also checks that the request came from a trusted proxy network
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Branch Ops API",

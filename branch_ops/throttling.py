@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from branch_ops.client_address import client_ip
 from branch_ops.models import ApiToken
 
 
@@ -27,6 +28,12 @@ class TokenRateThrottle(SimpleRateThrottle):
         self.rate = token.rate_limit or settings.API_TOKEN_DEFAULT_RATE
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
+
+    def get_ident(self, request):
+        """The client address for any per-address bucket: behind trusted proxies only
+        (``branch_ops.client_address``), unlike DRF's, which believes X-Forwarded-For from
+        anyone once ``NUM_PROXIES`` is set."""
+        return client_ip(request)
 
     def get_cache_key(self, request, view):
         return f"throttle_token_{request.auth.public_id}"

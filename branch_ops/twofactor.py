@@ -12,19 +12,30 @@
   clock drift, and after each wrong code refuses every code for 1, 2, 4, 8… seconds.
 - Every password or code check stamps the session (``AUTH_AT_KEY``); a sensitive action
   needs that stamp to be younger than ``REAUTH_MAX_AGE_SECONDS``.
+- Backup codes (``BACKUP_CODE_COUNT`` one-time codes, django-otp's ``StaticDevice``) stand in
+  for the phone at the sign-in step. They are made when TOTP is set up and on demand
+  (after re-authentication), shown once, and stored as keyed hashes only: django-otp's
+  ``StaticToken`` would keep them in plain text, so its 16-character ``token`` column holds
+  an HMAC-SHA256 (``SECRET_KEY``, then each of ``SECRET_KEY_FALLBACKS`` when checking),
+  truncated to 96 bits and base64url-encoded. A code is used by deleting its row, so two
+  requests racing with one code cannot both succeed. A new set deletes the old one.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
-from base64 import b32decode, b32encode
+from base64 import b32decode, b32encode, urlsafe_b64encode
 from binascii import unhexlify
 
 import django_otp
 import segno
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from branch_ops.audit import audit_event_write
@@ -32,6 +43,14 @@ from branch_ops.audit import audit_event_write
 #: when the session last proved the password (and code, for 2FA roles): epoch seconds
 AUTH_AT_KEY = "bo_auth_at"
 DEVICE_NAME = "Authenticator app"
+BACKUP_DEVICE_NAME = "Backup codes"
+#: how many backup codes a new set has
+BACKUP_CODE_COUNT = 10
+#: lower-case letters and digits without the look-alikes (0/o, 1/l/i): 31 symbols, 10 of
+#: them per code (~49 bits), shown as two groups of five
+BACKUP_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+BACKUP_CODE_LENGTH = 10
+_BACKUP_HASH_SALT = "branch_ops.twofactor.backup_code"
 
 
 def two_factor_required(user) -> bool:
@@ -145,3 +164,99 @@ def totp_device_set(*, user, key_hex: str, name: str = DEVICE_NAME) -> TOTPDevic
     person enrols through the screen, which draws a random key)."""
     TOTPDevice.objects.filter(user=user).delete()
     return TOTPDevice.objects.create(user=user, name=name, key=key_hex, confirmed=True)
+
+
+# --- backup codes ------------------------------------------------------------------------------
+
+def backup_code_normalize(code: str) -> str:
+    """What the person typed, as stored: lower case, without spaces and hyphens."""
+    return "".join(ch for ch in (code or "").lower() if ch not in " -\t")
+
+
+def looks_like_backup_code(code: str) -> bool:
+    """A backup code, not a 6-digit TOTP code: the sign-in step accepts either."""
+    cleaned = backup_code_normalize(code)
+    return len(cleaned) == BACKUP_CODE_LENGTH and all(ch in BACKUP_CODE_ALPHABET for ch in cleaned)
+
+
+def _backup_code_hashes(code: str) -> list[str]:
+    """The stored forms of ``code``: under the current secret key first, then each fallback
+    (a key rotation does not void the codes people have printed)."""
+    cleaned = backup_code_normalize(code)
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [urlsafe_b64encode(salted_hmac(_BACKUP_HASH_SALT, cleaned, secret=key, algorithm="sha256")
+                              .digest()[:12]).decode() for key in keys]
+
+
+def backup_device(user) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user=user, name=BACKUP_DEVICE_NAME).order_by("pk").first()
+
+
+def backup_codes_remaining(user) -> int:
+    device = backup_device(user)
+    return 0 if device is None else StaticToken.objects.filter(device=device).count()
+
+
+def backup_codes_generate(*, user, reason: str) -> list[str]:
+    """A new set of ``BACKUP_CODE_COUNT`` codes for ``user``, replacing (and so voiding) any
+    earlier set. Returns the codes in clear, once: only their hashes are stored. Audited
+    (``two_factor.backup_codes_generated``, with ``reason``: ``enrolment`` or
+    ``regenerated``)."""
+    codes = ["".join(secrets.choice(BACKUP_CODE_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
+             for _ in range(BACKUP_CODE_COUNT)]
+    with transaction.atomic():
+        device = backup_device(user)
+        voided = 0
+        if device is None:
+            device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+        else:
+            voided, _ = StaticToken.objects.filter(device=device).delete()
+        StaticToken.objects.bulk_create(
+            [StaticToken(device=device, token=_backup_code_hashes(code)[0]) for code in codes])
+        audit_event_write(actor=user, action="two_factor.backup_codes_generated", object_type="static_device",
+                          object_id=str(device.pk),
+                          after={"reason": reason, "count": len(codes), "voided": voided})
+    return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+
+def backup_code_verify_allowed(user) -> bool:
+    """False while django-otp's throttle (after wrong backup codes) refuses every code."""
+    device = backup_device(user)
+    if device is None:
+        return True
+    allowed, _info = device.verify_is_allowed()
+    return allowed
+
+
+def backup_code_use(*, request, code: str) -> bool:
+    """Sign-in step with a backup code instead of the phone. The code is spent by deleting
+    its row (so it works exactly once, even for two requests at the same moment); the
+    session is then verified by the backup-code device. A wrong code throttles the device
+    (1, 2, 4… seconds). Audited (``two_factor.backup_code_used``, with how many are left)."""
+    user = request.user
+    device = backup_device(user)
+    if device is None or not looks_like_backup_code(code):
+        return False
+    with transaction.atomic():
+        locked = StaticDevice.objects.select_for_update().get(pk=device.pk)
+        allowed, _info = locked.verify_is_allowed()
+        used = 0
+        if allowed:
+            # one row (the same code could in theory hash alike under two keys); the device
+            # row is locked, so a second request with this code waits and then finds nothing
+            match = StaticToken.objects.filter(device=locked, token__in=_backup_code_hashes(code)).first()
+            if match is not None:
+                used, _ = StaticToken.objects.filter(pk=match.pk).delete()
+        if not used:
+            if allowed:
+                locked.throttle_increment(commit=True)
+            return False
+        locked.throttle_reset(commit=False)
+        locked.last_used_at = timezone.now()
+        locked.save(update_fields=["throttling_failure_count", "throttling_failure_timestamp", "last_used_at"])
+        audit_event_write(actor=user, action="two_factor.backup_code_used", object_type="static_device",
+                          object_id=str(locked.pk),
+                          after={"remaining": StaticToken.objects.filter(device=locked).count()})
+    django_otp.login(request, locked)
+    session_mark_authenticated(request)
+    return True

@@ -94,6 +94,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("login/code/", views.two_factor_verify, name="two-factor-verify"),
     path("login/two-factor-setup/", views.two_factor_setup, name="two-factor-setup"),
+    path("two-factor/backup-codes/", views.two_factor_backup_codes, name="two-factor-backup-codes"),
     path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("branch_ops.floor.urls")),

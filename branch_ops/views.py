@@ -15,12 +15,13 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from branch_ops import twofactor
 from branch_ops.access import staff_profile
 from branch_ops.errors import ApplicationError
-from branch_ops.forms import ReauthenticationForm, StaffAuthenticationForm, TwoFactorCodeForm
+from branch_ops.forms import ReauthenticationForm, StaffAuthenticationForm, TwoFactorCodeForm, TwoFactorSignInForm
 from branch_ops.models import Approval
 from branch_ops.problems import api_problem_response
 from branch_ops.roles import Perm
@@ -64,11 +65,24 @@ def two_factor_verify(request):
     device = twofactor.totp_device_confirmed(request.user)
     if device is None:
         return redirect(f"{reverse('two-factor-setup')}?{urlencode({'next': _next_url(request)})}")
-    form = TwoFactorCodeForm(request.POST or None)
+    form = TwoFactorSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not twofactor.totp_verify_allowed(device):
+        code = form.cleaned_data["code"]
+        if twofactor.looks_like_backup_code(code):
+            if not twofactor.backup_code_verify_allowed(request.user):
+                form.add_error("code", _("Too many wrong codes. Wait a few seconds and try again."))
+            elif twofactor.backup_code_use(request=request, code=code):
+                remaining = twofactor.backup_codes_remaining(request.user)
+                messages.warning(request, ngettext(
+                    "You signed in with a backup code. %(count)d backup code is left.",
+                    "You signed in with a backup code. %(count)d backup codes are left.",
+                    remaining) % {"count": remaining})
+                return redirect(_next_url(request))
+            else:
+                form.add_error("code", _("That backup code is not right, or it was already used."))
+        elif not twofactor.totp_verify_allowed(device):
             form.add_error("code", _("Too many wrong codes. Wait a few seconds and use the next code."))
-        elif twofactor.two_factor_confirm(request=request, code=form.cleaned_data["code"]):
+        elif twofactor.two_factor_confirm(request=request, code=code):
             return redirect(_next_url(request))
         else:
             form.add_error("code", _("That code is not right, or it was already used. Enter the next code."))
@@ -91,13 +105,33 @@ def two_factor_setup(request):
             form.add_error("code", _("Too many wrong codes. Wait a few seconds and use the next code."))
         elif twofactor.two_factor_enrol(request=request, code=form.cleaned_data["code"]):
             messages.success(request, _("Two-factor sign-in is set up. You will need a code at every sign-in."))
-            return redirect(_next_url(request))
+            # shown once, in this response: only their hashes are kept
+            codes = twofactor.backup_codes_generate(user=request.user, reason="enrolment")
+            return render(request, "registration/two_factor_backup_codes_new.html",
+                          {"codes": codes, "next": _next_url(request)})
         else:
             form.add_error("code", _("That code is not right. Check the time on your phone and enter the next code."))
     return render(request, "registration/two_factor_setup.html", {
         "form": form, "next": _next_url(request), "qr_data_uri": twofactor.totp_qr_data_uri(device),
         "secret": twofactor.totp_secret_text(device),
     }, status=400 if form.errors else 200)
+
+
+@login_required
+def two_factor_backup_codes(request):
+    """How many backup codes are left; a new set (after re-authentication) voids the old one
+    and is shown once. Only for people who sign in with a second factor."""
+    if not twofactor.two_factor_required(request.user):
+        raise PermissionDenied(_("Backup codes are only for staff who sign in with a code."))
+    if request.method == "POST":
+        if not twofactor.session_recently_authenticated(request):
+            messages.info(request, _("Confirm it is you before making new backup codes."))
+            return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': request.path})}")
+        codes = twofactor.backup_codes_generate(user=request.user, reason="regenerated")
+        return render(request, "registration/two_factor_backup_codes_new.html",
+                      {"codes": codes, "next": request.path})
+    return render(request, "registration/two_factor_backup_codes.html", {
+        "remaining": twofactor.backup_codes_remaining(request.user), "total": twofactor.BACKUP_CODE_COUNT})
 
 
 @login_required

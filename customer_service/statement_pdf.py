@@ -54,7 +54,7 @@ def statement_pdf(statement, *, locale: str = "en") -> bytes:
     pdf.set_font("noto-latin", size=9)
     pdf.set_fallback_fonts(fallbacks)
     pdf.set_text_shaping(True)
-    pdf.set_title(f"{_('Statement')} {statement.account.number}")
+    pdf.set_title(_("Statement of account %(number)s") % {"number": statement.account.number})
     pdf.add_page()
     cur = statement.currency
 

@@ -266,10 +266,11 @@ def approval_describe_sessions(approvals) -> dict[int, dict]:
                  {"label": _("Posted operations"), "value": str(n_ops.get(session.pk, 0))}]
         for count in counts.get(session.pk, []):
             cur = count.currency_id
+            counted = Money(count.total, cur).format(lang)
             facts.append({"label": _("Counted %(currency)s") % {"currency": cur},
-                          "value": Money(count.total, cur).format(lang) + (
-                              " / " + _("expected") + " " + Money(count.expected, cur).format(lang)
-                              if count.expected is not None else "")})
+                          "value": _("%(counted)s (expected %(expected)s)") % {
+                              "counted": counted, "expected": Money(count.expected, cur).format(lang)}
+                          if count.expected is not None else counted})
         for cur, variance in sorted((session.variance or {}).items()):
             facts.append({"label": _("Variance %(currency)s") % {"currency": cur},
                           "value": Money(int(variance), cur).format(lang)})

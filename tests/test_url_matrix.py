@@ -74,6 +74,8 @@ ROUTES: list[Route] = [
     R("login/code/", GET=PUBLIC),
     R("login/two-factor-setup/", GET=PUBLIC),
     R("reauthenticate/", GET=ALL),
+    # backup codes: only for two-factor roles; a new set (POST) needs a recent re-authentication
+    R("two-factor/backup-codes/", GET=SUP, POST=SUP),
     R("logout/", POST=PUBLIC),
     R("i18n/setlang/", POST=PUBLIC),
     R("healthz", GET=PUBLIC),

@@ -61,7 +61,9 @@ def test_enrolment_is_confirmed_by_the_first_code_and_audited(client, staff):
     device.throttling_failure_timestamp = None  # skip django-otp's 1 s wait after a wrong code
     device.save()
     response = client.post("/login/two-factor-setup/", {"code": totp_code(device.key), "next": "/floor/inbox/"})
-    assert response["Location"] == "/floor/inbox/"
+    # the backup codes, shown once, then on to where the person was going
+    assert response.status_code == 200
+    assert len(response.context["codes"]) == 10 and response.context["next"] == "/floor/inbox/"
     assert TOTPDevice.objects.get(pk=device.pk).confirmed
     assert client.get("/").status_code == 200
     assert AuditEvent.objects.filter(action="two_factor.enrolled", actor=staff["supervisor"]).count() == 1

@@ -170,6 +170,6 @@ def counter_action(request, action: str):
     message = ""
     if isinstance(result, Ticket):
         message = {"call-next": _("Ticket %(code)s called."), "recall": _("Ticket %(code)s called again."),
-                   "start": _("Serving ticket %(code)s."), "no-show": _("Ticket %(code)s did not come."),
+                   "start": _("Serving ticket %(code)s."), "no-show": _("The customer with ticket %(code)s did not come."),
                    "done": _("Ticket %(code)s served.")}[action] % {"code": result.code}
     return _panel(request, profile, message=message)
