@@ -166,6 +166,8 @@ class AuditChainHead(models.Model):
     chain_key = models.BigIntegerField(primary_key=True)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
+    # the hash before last_hash: lets one UPDATE advance the head and hand the trigger both
+    last_prev_hash = models.CharField(max_length=64, default="")
 
     def __str__(self):
         return f"chain {self.chain_key} @ {self.last_seq}"
