@@ -20,8 +20,18 @@ from branch_ops.request_context import reset_request_id, set_request_id
 request_logger = logging.getLogger("branch_ops.request")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 LAST_SEEN_KEY = "bo_last_seen"
-#: how precisely the idle timeout is measured (seconds); fewer session writes
-LAST_SEEN_RESOLUTION = 60
+#: the most the stored last-activity time may lag behind the last request (seconds)
+LAST_SEEN_MAX_RESOLUTION = 60
+
+
+def last_seen_resolution(timeout: int) -> int:
+    """How often the last-activity time is written to the session: once a minute, or once
+    a tenth of the timeout when that is shorter (a short timeout keeps its meaning)."""
+    return max(1, min(LAST_SEEN_MAX_RESOLUTION, timeout // 10))
+
+
+def _now() -> float:
+    return time.time()
 
 
 class RequestIdMiddleware:
@@ -80,16 +90,24 @@ class PermissionsPolicyMiddleware:
 
 class IdleTimeoutMiddleware:
     """End a browser session after ``STAFF_IDLE_TIMEOUT_SECONDS`` without a request and say
-    so on the login page (or in a 401 problem document for the API)."""
+    so on the login page (or in a 401 problem document for the API).
+
+    The time of the last request is written to the session only when the stored one is
+    :func:`last_seen_resolution` old (a minute by default), not on every request: one
+    session write, one commit, fewer per request. The stored time therefore lags behind
+    the last request by less than that resolution, and never runs ahead of it (it is
+    rounded down to the second), so a session still ends no later than the timeout after
+    its last request; it may end up to the resolution earlier."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if request.user.is_authenticated and hasattr(request, "session"):
-            now = int(time.time())
+            now = _now()
+            timeout = settings.STAFF_IDLE_TIMEOUT_SECONDS
             last = request.session.get(LAST_SEEN_KEY)
-            if last is not None and now - int(last) > settings.STAFF_IDLE_TIMEOUT_SECONDS:
+            if last is not None and now - int(last) > timeout:
                 logout(request)
                 if request.path.startswith("/api/"):
                     from branch_ops.problems import api_problem_response
@@ -99,8 +117,8 @@ class IdleTimeoutMiddleware:
                     )
                 messages.warning(request, _("Your session expired after a period without activity. Sign in again."))
                 return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
-            if last is None or now - int(last) >= LAST_SEEN_RESOLUTION:
-                request.session[LAST_SEEN_KEY] = now  # a session write at most once a minute
+            if last is None or now - int(last) >= last_seen_resolution(timeout):
+                request.session[LAST_SEEN_KEY] = int(now)  # rounded down: never later than the request
         return self.get_response(request)
 
 

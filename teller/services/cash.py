@@ -10,6 +10,7 @@ accounts in ascending id order.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -25,8 +26,8 @@ from branch_ops.access import require_perm, staff_profile
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
 from branch_ops.audit import audit_event_build, audit_event_write
 from branch_ops.errors import ApplicationError, Conflict, Forbidden, NotFound
-from branch_ops.models import Approval
-from branch_ops.money import Money, round_to_minor
+from branch_ops.models import Approval, Currency
+from branch_ops.money import Money, minor_units, round_to_minor
 from branch_ops.outbox import event_build, event_publish
 from branch_ops.roles import Perm
 from teller import selectors
@@ -41,6 +42,7 @@ from teller.models import (
     DrawerCash,
     DrawerHolding,
     DrawerSession,
+    ExchangeRate,
     LargeCashReport,
     StructuringAlert,
     VaultTransfer,
@@ -75,10 +77,12 @@ def _denominations(currency: str) -> dict[int, Denomination]:
     return {d.value: d for d in Denomination.objects.filter(currency_id=currency, active=True)}
 
 
-def _clean_breakdown(currency: str, breakdown: Mapping, amount: int | None = None) -> dict[int, int]:
+def _clean_breakdown(currency: str, breakdown: Mapping, amount: int | None = None, *,
+                     known: Mapping[int, Denomination] | None = None) -> dict[int, int]:
     """``{value: quantity}`` with known denominations and non-negative whole quantities; if
-    ``amount`` is given, the notes must add up to it exactly."""
-    known = _denominations(currency)
+    ``amount`` is given, the notes must add up to it exactly. ``known``: the currency's
+    denominations when the caller has read them already."""
+    known = _denominations(currency) if known is None else known
     clean: dict[int, int] = {}
     for raw_value, raw_qty in (breakdown or {}).items():
         try:
@@ -136,9 +140,10 @@ def _lock_open_session(actor, session_id=None) -> DrawerSession:
     return session
 
 
-def _adjust_holdings(session: DrawerSession, currency: str, breakdown: Mapping[int, int], sign: int) -> None:
+def _adjust_holdings(session: DrawerSession, currency: str, breakdown: Mapping[int, int], sign: int, *,
+                     known: Mapping[int, Denomination] | None = None) -> None:
     """Add (sign +1) or take out (sign -1) notes; refuses taking notes the drawer does not hold."""
-    known = _denominations(currency)
+    known = _denominations(currency) if known is None else known
     for value, qty in breakdown.items():
         holding, _created = DrawerHolding.objects.get_or_create(session=session, denomination=known[value])
         if sign < 0 and holding.quantity < qty:
@@ -171,13 +176,33 @@ def _record_count(session, moment, currency, breakdown, actor, expected=None) ->
     return count
 
 
-def _limit(branch, role: str, operation: str, currency: str) -> int | None:
-    return (CashLimit.objects.filter(branch=branch, role=role, operation=operation, currency_id=currency)
-            .values_list("max_amount", flat=True).first())
-
-
 def _settings(branch) -> BranchCashSettings | None:
     return BranchCashSettings.objects.filter(branch=branch).first()
+
+
+class _Reads:
+    """What the steps of one cash operation look up, each read at most once and only when a
+    step needs it: the branch's cash settings, a currency's denominations, the drawer's cash
+    account (with its balance, read after the session row is locked)."""
+
+    def __init__(self, session: DrawerSession):
+        self.session = session
+        self._denominations: dict[str, dict[int, Denomination]] = {}
+        self._drawer_ledgers: dict[str, LedgerAccount] = {}
+
+    @cached_property
+    def settings(self) -> BranchCashSettings | None:
+        return _settings(self.session.drawer.branch)
+
+    def denominations(self, currency: str) -> dict[int, Denomination]:
+        if currency not in self._denominations:
+            self._denominations[currency] = _denominations(currency)
+        return self._denominations[currency]
+
+    def drawer_ledger(self, currency: str) -> LedgerAccount:
+        if currency not in self._drawer_ledgers:
+            self._drawer_ledgers[currency] = drawer_cash_account(self.session.drawer, currency)
+        return self._drawer_ledgers[currency]
 
 
 # --- drawer sessions ----------------------------------------------------------------------------------
@@ -358,8 +383,9 @@ def vault_transfer_confirm(*, actor, transfer_id, confirm: bool = True, idempote
 
 # --- cash deposits and withdrawals -------------------------------------------------------------------
 
-def _needs_override(session, role: str, operation: str, money: Money) -> str | None:
-    """Why this operation needs a supervisor (a limit passed), or None."""
+def _needs_override(session, role: str, operation: str, money: Money, reads: _Reads | None = None) -> str | None:
+    """Why this operation needs a supervisor (a limit passed), or None. Both limits in one
+    query; the drawer's cash only for a deposit under its limit."""
     branch = session.drawer.branch
     limits = dict(CashLimit.objects.filter(branch=branch, role=role, currency_id=money.currency,
                                            operation__in=[operation, CashLimit.Operation.DRAWER_MAX])
@@ -369,7 +395,7 @@ def _needs_override(session, role: str, operation: str, money: Money) -> str | N
         return "limit"
     if operation == CashLimit.Operation.DEPOSIT:
         cap = limits.get(CashLimit.Operation.DRAWER_MAX)
-        held = drawer_cash_account(session.drawer, money.currency).balance  # read with its DrawerCash row
+        held = (reads or _Reads(session)).drawer_ledger(money.currency).balance  # read with its DrawerCash row
         if cap is None or held + money.amount > cap:
             return "drawer_max"
     return None
@@ -388,11 +414,12 @@ def branch_equivalent(branch, money: Money) -> int | None:
     return round_to_minor(money.to_decimal() * (rate.buy + rate.sell) / 2, branch.currency_id)
 
 
-def _large_cash(session, account, money: Money, party: Mapping, operation: CashOperation | None) -> bool:
+def _large_cash(session, account, money: Money, party: Mapping, operation: CashOperation | None,
+                reads: _Reads | None = None) -> bool:
     """At or over the threshold in branch-currency equivalent (or in a currency the rate
     board cannot price: we cannot show it is under), the report's extra data is needed."""
     branch = session.drawer.branch
-    settings = _settings(branch)
+    settings = (reads or _Reads(session)).settings
     if settings is None:
         return False
     equivalent = branch_equivalent(branch, money)
@@ -412,40 +439,100 @@ def _large_cash(session, account, money: Money, party: Mapping, operation: CashO
     return True
 
 
-def _structuring_check(session, operation: CashOperation) -> None:
+def _equivalents_sql(rows: str) -> str:
+    """``SELECT id, equivalent`` for ``rows`` (a FROM item ``o`` with ``id``, ``currency_id``
+    and ``amount``): each amount's branch-currency equivalent, by :func:`branch_equivalent`'s
+    rule, in SQL. In the branch currency it is the amount itself; else the amount at the
+    rate board's middle rate ``(buy + sell) / 2``, rounded half-even to the branch
+    currency's minor unit; NULL when the board has no rate.
+
+    PostgreSQL's ``numeric`` is exact, so ``y = amount × (buy + sell) × 10^(branch minor
+    units − currency minor units)`` is twice the equivalent with nothing rounded, and
+    ``round_half_even(y / 2)`` is taken from ``f = floor(y)``: for an even ``f`` it is
+    ``f / 2``; for an odd ``f``, ``(f + 1) / 2`` when ``y`` has a fraction, and the even one
+    of ``(f ± 1) / 2`` when it has none (an exact half). The same integer as
+    ``round_to_minor`` in Python, whose 28 significant digits no real amount reaches.
+    Parameters ``branch``, ``branch_currency``, ``branch_minor_units``."""
+    rate, cur = ExchangeRate._meta.db_table, Currency._meta.db_table
+    return f"""
+        SELECT o.id,
+               CASE WHEN o.currency_id = %(branch_currency)s THEN o.amount::numeric
+                    WHEN r.id IS NULL THEN NULL
+                    WHEN mod(h.f, 2) = 0 THEN div(h.f, 2)
+                    WHEN h.y > h.f THEN div(h.f, 2) + 1
+                    ELSE div(h.f, 2) + mod(div(h.f, 2), 2)
+               END AS equivalent
+          FROM {rows}
+          JOIN {cur} c ON c.code = o.currency_id
+          LEFT JOIN {rate} r ON r.branch_id = %(branch)s AND r.currency_id = o.currency_id AND r.active
+         CROSS JOIN LATERAL (
+               SELECT t.y, floor(t.y) AS f
+                 FROM (SELECT o.amount * (r.buy + r.sell) * power(10::numeric, %(branch_minor_units)s - c.minor_units)
+                              AS y) t) h"""
+
+
+def _structuring_rows_sql(*, link_to_alert: bool = False) -> str:
+    """The customer's cash of one business day that counts towards structuring: every
+    posted cash deposit and withdrawal of the customer in sessions of that business date
+    whose branch-currency equivalent (:func:`_equivalents_sql`) is under the large-cash
+    threshold (one the board cannot price is not counted: it needed its own report).
+    Parameters: :func:`_structuring_params`.
+
+    ``SELECT total, count``; or, with ``link_to_alert``, link those operations to the alert
+    ``%(alert)s`` (``INSERT ... SELECT``: the rows never leave PostgreSQL)."""
+    op, ses = CashOperation._meta.db_table, DrawerSession._meta.db_table
+    day = f"""(SELECT o.id, o.currency_id, o.amount
+                 FROM {op} o JOIN {ses} s ON s.id = o.session_id
+                WHERE o.customer_id = %(customer)s AND o.status = 'posted' AND o.kind IN ('deposit', 'withdrawal')
+                  AND s.business_date = %(business_date)s) o"""
+    counted = f"FROM ({_equivalents_sql(day)}) d WHERE d.equivalent < %(threshold)s"
+    if not link_to_alert:
+        return f"SELECT COALESCE(SUM(d.equivalent), 0), COUNT(*) {counted}"
+    through = StructuringAlert.operations.through._meta.db_table
+    return (f"INSERT INTO {through} (structuringalert_id, cashoperation_id) "
+            f"SELECT %(alert)s, d.id {counted} ON CONFLICT DO NOTHING")
+
+
+def _structuring_params(branch, customer_id: int, business_date, threshold: int) -> dict:
+    return {"customer": customer_id, "business_date": business_date, "branch": branch.pk,
+            "branch_currency": branch.currency_id, "branch_minor_units": minor_units(branch.currency_id),
+            "threshold": threshold}
+
+
+def structuring_day_total(*, branch, customer_id: int, business_date, threshold: int) -> tuple[int, int]:
+    """(branch-currency total, number) of the customer's cash operations of the day that
+    count towards structuring: each under ``threshold``. Constant work in Python however
+    many operations the day holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(_structuring_rows_sql(), _structuring_params(branch, customer_id, business_date, threshold))
+        total, counted = cursor.fetchone()
+    return int(total), int(counted)
+
+
+def _structuring_check(session, operation: CashOperation, reads: _Reads | None = None) -> None:
     """Several cash operations of one customer in one business day that add up to the
     threshold (branch-currency equivalent) while each stays under it: one alert a day for
-    the supervisor's queue, raised by the operation that crosses the line. The day's total
-    is summed by PostgreSQL per currency (constant work, however busy the customer)."""
-    from django.db.models import Count, Sum
-
+    the supervisor's queue, raised by the operation that crosses the line. PostgreSQL adds
+    the day up (one query, whatever the day holds); the operations themselves are linked to
+    the alert only when it is raised or updated, again without leaving PostgreSQL."""
     branch = session.drawer.branch
-    settings = _settings(branch)
+    settings = (reads or _Reads(session)).settings
     if settings is None or operation.customer_id is None:
         return
-    day_ops = CashOperation.objects.filter(
-        customer_id=operation.customer_id, status=CashOperation.Status.POSTED,
-        kind__in=[CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL], session__business_date=session.business_date)
-    total, counted = 0, 0
-    for row in day_ops.values("currency_id").annotate(n=Count("id"), s=Sum("amount")).order_by("currency_id"):
-        currency = row["currency_id"]
-        under = Money(_under_threshold_limit(branch, currency, settings.large_cash_threshold), currency)
-        small = day_ops.filter(currency_id=currency, amount__lt=under.amount).aggregate(n=Count("id"), s=Sum("amount"))
-        if small["n"]:
-            eq = branch_equivalent(branch, Money(small["s"], currency))
-            if eq is not None:
-                total += eq
-                counted += small["n"]
-    if total < settings.large_cash_threshold or counted < 2:
+    threshold = settings.large_cash_threshold
+    total, counted = structuring_day_total(branch=branch, customer_id=operation.customer_id,
+                                           business_date=session.business_date, threshold=threshold)
+    if total < threshold or counted < 2:
         return
     alert, created = StructuringAlert.objects.get_or_create(
         customer_id=operation.customer_id, business_date=session.business_date,
         defaults={"branch": branch, "total_branch_currency": total})
     if not created:
         StructuringAlert.objects.filter(pk=alert.pk).update(total_branch_currency=total)
-    alert.operations.add(operation)
+    with connection.cursor() as cursor:  # every operation counted, as alert.operations.add(*counted) would
+        cursor.execute(_structuring_rows_sql(link_to_alert=True), {
+            **_structuring_params(branch, operation.customer_id, session.business_date, threshold), "alert": alert.pk})
     if created:
-        alert.operations.add(*day_ops.exclude(pk=operation.pk).values_list("pk", flat=True)[:200])
         audit_event_write(actor=operation.created_by, action="cash.structuring_alert", obj=alert,
                           branch=branch, customer_ref=operation.customer.number if operation.customer else "",
                           after={"total": total, "operations": counted})
@@ -454,36 +541,22 @@ def _structuring_check(session, operation: CashOperation) -> None:
                                "total": total})
 
 
-def _under_threshold_limit(branch, currency: str, threshold: int) -> int:
-    """The amount in ``currency`` (minor units) whose branch equivalent reaches the threshold:
-    operations below it are "under the threshold"."""
-    if currency == branch.currency_id:
-        return threshold
-    from teller.models import ExchangeRate
-
-    rate = ExchangeRate.objects.filter(branch=branch, currency_id=currency, active=True).first()
-    if rate is None:
-        return 0  # unpriced: each counts as large (it needed its own report)
-    from branch_ops.money import minor_units
-
-    mid = (rate.buy + rate.sell) / 2
-    major = Money(threshold, branch.currency_id).to_decimal() / mid
-    return int((major * (10 ** minor_units(currency))).to_integral_value(rounding="ROUND_CEILING"))
-
-
-def _post_cash(operation: CashOperation, actor) -> CashOperation:
-    """Post an operation's money and notes (at once, or when its override is approved)."""
+def _post_cash(operation: CashOperation, actor, reads: _Reads | None = None) -> CashOperation:
+    """Post an operation's money and notes (at once, or when its override is approved).
+    ``reads``: what the operation's earlier steps already looked up."""
     session = operation.session
     branch = session.drawer.branch
-    drawer_ledger = drawer_cash_account(session.drawer, operation.currency_id)
+    reads = reads or _Reads(session)
+    drawer_ledger = reads.drawer_ledger(operation.currency_id)
+    known = reads.denominations(operation.currency_id)
     money = Money(operation.amount, operation.currency_id)
     breakdown = {int(k): v for k, v in operation.denominations.items()}
     if operation.kind == CashOperation.Kind.DEPOSIT:
         lines = [Line(drawer_ledger, DEBIT, money), Line(operation.account.ledger_id, CREDIT, money)]
-        _adjust_holdings(session, operation.currency_id, breakdown, +1)
+        _adjust_holdings(session, operation.currency_id, breakdown, +1, known=known)
     else:
         lines = [Line(operation.account.ledger_id, DEBIT, money), Line(drawer_ledger, CREDIT, money)]
-        _adjust_holdings(session, operation.currency_id, breakdown, -1)
+        _adjust_holdings(session, operation.currency_id, breakdown, -1, known=known)
     details = {"reference": operation.reference, "account": operation.account.number, **money.as_dict()}
     tx = ledger_post(
         kind=f"cash_{operation.kind}", lines=lines, actor=operation.created_by, branch=branch,
@@ -499,7 +572,7 @@ def _post_cash(operation: CashOperation, actor) -> CashOperation:
     operation.status = CashOperation.Status.POSTED
     operation.save(update_fields=["ledger_transaction", "status"])
     if operation.kind in (CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL):
-        _structuring_check(session, operation)
+        _structuring_check(session, operation, reads)
     return operation
 
 
@@ -511,6 +584,7 @@ def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, den
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         session = _lock_open_session(actor)
+        reads = _Reads(session)
         account = account_by_number(account_number)
         if account.currency_id != amount.currency:
             raise LedgerError(_("The amount is in %(given)s but the account is in %(expected)s.")
@@ -519,10 +593,11 @@ def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, den
         if kind == CashOperation.Kind.WITHDRAWAL and not (party.get("document_checked") and party.get("document")):
             raise CashError(_("Check the customer's identity document and record its number before paying out."),
                             code="IDENTITY_NOT_CHECKED", field="document")
-        breakdown = _clean_breakdown(amount.currency, denominations, amount.amount)
+        breakdown = _clean_breakdown(amount.currency, denominations, amount.amount,
+                                     known=reads.denominations(amount.currency))
         if kind == CashOperation.Kind.WITHDRAWAL:
             _check_held(session, amount.currency, breakdown)
-        is_large = _large_cash(session, account, amount, party, None)
+        is_large = _large_cash(session, account, amount, party, None, reads)
         operation = CashOperation.objects.create(
             reference=_reference(session.drawer.branch), session=session, kind=kind,
             status=CashOperation.Status.AWAITING_OVERRIDE, account=account, customer=account.customer,
@@ -530,10 +605,10 @@ def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, den
             denominations={str(k): v for k, v in breakdown.items()}, party=party, created_by=actor,
             description=description[:200])
         if is_large:
-            _large_cash(session, account, amount, party, operation)
-        reason = _needs_override(session, staff_profile(actor).role, kind, amount)
+            _large_cash(session, account, amount, party, operation, reads)
+        reason = _needs_override(session, staff_profile(actor).role, kind, amount, reads)
         if reason is None:
-            _post_cash(operation, actor)
+            _post_cash(operation, actor, reads)
         else:
             # refuse now what the override could never fix
             if kind == CashOperation.Kind.WITHDRAWAL:

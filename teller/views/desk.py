@@ -159,9 +159,13 @@ def _operation_body(operation: CashOperation, amount: Money) -> tuple[int, dict]
 
 
 def _cash_post(request, *, form_class: type[CashForm], form_name: str, service, scope: str, auto_id: str):
+    """Post the window's deposit or withdrawal form. The account was audited as viewed when
+    the window showed it (GET); a posted operation is audited by its service, in its own
+    transaction, with the account and customer, and its receipt shows nothing more. When
+    the window is shown again instead (an error, or an override to wait for: balances and
+    holders on screen), that look is audited as on GET."""
     profile = _require(request, Perm.POST_CASH)
     try:
-        # the operation itself is audited by its service: no separate "account viewed" event here
         account = account_selectors.account_detail(actor=request.user, number=request.POST.get("account", ""),
                                                    audit=False)
     except ApplicationError as exc:
@@ -183,16 +187,24 @@ def _cash_post(request, *, form_class: type[CashForm], form_name: str, service, 
                     party=party, description=data["description"], idempotency_claim=claim)),
                 render=lambda operation: _operation_body(operation, amount),
             )
+            # the receipt is the operation the service returned; only a replay reads what was posted
             operation = done.get("operation") or selectors.operation_by_reference(
-                actor=request.user, reference=outcome.body["reference"])  # a replay: read what was posted
+                actor=request.user, reference=outcome.body["reference"])
         except ApplicationError as exc:
             status = _show_error(form, exc, fields=_CASH_FIELDS)
         else:
             if operation.status == CashOperation.Status.POSTED:
                 return _receipt(request, operation, copy=outcome.replayed, replayed=outcome.replayed)
+            _audit_shown(request, account)
             return _window(request, profile, account=account, waiting=operation, status=202)
     form.renew_key()
+    _audit_shown(request, account)
     return _window(request, profile, account=account, status=status, **{form_name: form})
+
+
+def _audit_shown(request, account: BankAccount) -> None:
+    """The window shows the account again: audited as the GET that shows it is."""
+    account_selectors.account_detail(actor=request.user, number=account.number)
 
 
 @login_required

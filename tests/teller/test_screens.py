@@ -485,3 +485,68 @@ def test_the_vault_pending_list_refreshes_itself_as_a_partial(client, cash):
     assert "<html" not in html
     assert 'hx-get="/teller/vault/pending/" hx-trigger="every 10s"' in html
     assert html.count('data-testid="vault-transfer"') == 1
+
+
+# --- what the deposit form audits and reads ------------------------------------------------------
+
+def _viewed(account) -> int:
+    from branch_ops.models import AuditEvent
+
+    return AuditEvent.objects.filter(action="account.viewed", customer_ref=account.customer.number).count()
+
+
+def test_the_window_audits_the_account_it_shows_and_a_posted_deposit_is_audited_by_its_service(client, cash):
+    from branch_ops.models import AuditEvent
+
+    account = cash["account"]
+    client.force_login(cash["teller"])
+    assert client.get(f"/teller/?account={account.number}").status_code == 200
+    assert _viewed(account) == 1
+
+    response = client.post("/teller/deposits/", _deposit(account))
+
+    operation = CashOperation.objects.get(kind="deposit")
+    assert 'data-testid="receipt"' in response.content.decode()
+    assert _viewed(account) == 1  # no second look: the receipt shows the operation, audited in its transaction
+    posted = AuditEvent.objects.get(action="cash.deposit_posted")
+    assert (posted.actor, posted.customer_ref, posted.after["account"], posted.after["reference"]) == (
+        cash["teller"], account.customer.number, account.number, operation.reference)
+
+
+def test_a_deposit_form_shown_again_with_the_account_audits_the_look(client, cash):
+    account = cash["account"]
+    client.force_login(cash["teller"])
+
+    refused = client.post("/teller/deposits/", _deposit(account, "200.00", {"10000": 1}))
+    invalid = client.post("/teller/deposits/", _deposit(account, "not money"))
+
+    assert (refused.status_code, invalid.status_code) == (400, 400)
+    assert _viewed(account) == 2  # the window showed the account's balances and holders twice
+
+
+def test_an_over_limit_deposit_shows_the_window_waiting_and_audits_the_look(client, cash):
+    account = cash["account"]
+    client.force_login(cash["teller"])
+
+    response = client.post("/teller/deposits/", _deposit(account, "6,000.00", {"50000": 12}))
+
+    assert response.status_code == 202
+    assert _viewed(account) == 1
+
+
+def test_the_receipt_is_rendered_from_the_posted_operation_without_reading_it_again(client, cash):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    account = cash["account"]
+    client.force_login(cash["teller"])
+    client.post("/teller/deposits/", _deposit(account))  # the first of the day creates what the next ones reuse
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/teller/deposits/", _deposit(account))
+
+    assert 'data-testid="receipt"' in response.content.decode()
+    operation_reads = [q["sql"] for q in queries.captured_queries
+                       if q["sql"].startswith("SELECT") and 'FROM "teller_cashoperation"' in q["sql"]]
+    assert operation_reads == []
+    assert not [q for q in queries.captured_queries if 'UPDATE "django_session"' in q["sql"]]
