@@ -90,14 +90,30 @@ def _prepared_cursor():
     half of a transfer's CPU time in PostgreSQL). The rest of Django keeps client-side
     binding; this cursor is still Django's wrapper, so query logging and
     ``CaptureQueriesContext`` see its statements."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     conn = _conn()
     conn.ensure_connection()
     raw = conn.connection
     if raw.prepare_threshold is None:
         raw.prepare_threshold = PREPARE_THRESHOLD
-    return conn._prepare_cursor(ServerBindingCursor(raw))
+    return conn._prepare_cursor(_PostingCursor(raw))
+
+
+def _posting_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PostingCursor(ServerBindingCursor):
+        """psycopg runs an already-prepared statement without recording it as the cursor's
+        last query, which is where Django's query log (``last_executed_query``) reads the
+        SQL from: record it, as psycopg does for every other way of sending a query."""
+
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
+    return PostingCursor
+
+
+_PostingCursor = _posting_cursor_class()
 
 
 def _conn():

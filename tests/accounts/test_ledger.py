@@ -238,9 +238,15 @@ def test_a_transfer_moves_money_and_records_versions_and_running_balances(staff,
 def test_the_posting_statements_are_prepared_once_per_connection(staff, accounts_pair):
     """A transfer's lock and write statements are parsed and planned once per connection and
     then reused (half of a transfer's database CPU was re-parsing and re-planning them)."""
+    from django.test.utils import CaptureQueriesContext
+
     a, b = accounts_pair
     for _ in range(3):
-        transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(100, "AED"))
+        with CaptureQueriesContext(connection) as logged:
+            transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(100, "AED"))
+    # the query log still shows a prepared statement's SQL (debugging, CaptureQueriesContext)
+    assert any("FOR NO KEY UPDATE OF la" in (q["sql"] or "") for q in logged.captured_queries)
+    assert all(q["sql"] for q in logged.captured_queries)
     with connection.cursor() as cur:
         cur.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
         prepared = [row[0] for row in cur.fetchall()]
