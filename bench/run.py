@@ -217,7 +217,7 @@ def measure_app(seconds: float) -> list[tuple[str, float, str]]:
 
     say(f"  audit_event_write for {seconds:g}s ...")
     results.append(("audit_event_write (one event per transaction)", rate(audit_op, seconds),
-                    "1 commit, trigger hashes under the branch's chain-head lock"))
+                    "1 commit, trigger hashes under its lane's chain-head lock"))
 
     def approval_op(i: int) -> None:
         account = account_open_request(actor=csr, customer_number=customer.number, product="current",

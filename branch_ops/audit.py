@@ -82,6 +82,19 @@ def audit_event_write(**kwargs) -> AuditEvent:
     return event
 
 
+#: A branch's audit trail is kept in this many hash chains ("lanes"): an event goes to lane
+#: ``pg_backend_pid() % AUDIT_LANES`` of its branch, so concurrent writers of one branch seldom
+#: wait for the same chain head (ADR 0008; the insert trigger of migration 0008 holds the same
+#: numbers).
+AUDIT_LANES = 64
+LANE_SHIFT = 40
+
+
+def branch_chain_keys(branch_id: int | None) -> list[int]:
+    """The ``chain_key`` of every lane of a branch (``None``: events with no branch)."""
+    return [(branch_id or 0) + (lane << LANE_SHIFT) for lane in range(AUDIT_LANES)]
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     chain_key: int
@@ -133,7 +146,7 @@ def audit_chain_verify(*, branch: Branch | None = None) -> ChainReport:
     events is caught too."""
     where, params = "", []
     if branch is not None:
-        where, params = "WHERE chain_key = %s", [branch.pk]
+        where, params = "WHERE chain_key = ANY(%s)", [branch_chain_keys(branch.pk)]
     with connection.cursor() as cur:
         cur.execute(_VERIFY_SQL.format(where=where), params)
         breaks = [ChainBreak(chain_key=r[0], seq=r[1], event_id=r[2], problem=r[3]) for r in cur.fetchall()]
@@ -142,7 +155,7 @@ def audit_chain_verify(*, branch: Branch | None = None) -> ChainReport:
                 FROM branch_ops_auditchainhead h
                 LEFT JOIN LATERAL (SELECT seq, hash FROM branch_ops_auditevent e
                                    WHERE e.chain_key = h.chain_key ORDER BY seq DESC LIMIT 1) max_ev ON true
-                {"WHERE h.chain_key = %s" if branch is not None else ""}""",
+                {"WHERE h.chain_key = ANY(%s)" if branch is not None else ""}""",
             params,
         )
         heads = cur.fetchall()
@@ -150,7 +163,7 @@ def audit_chain_verify(*, branch: Branch | None = None) -> ChainReport:
             if last_seq != seq or last_hash != ev_hash:
                 breaks.append(ChainBreak(key, last_seq, 0, "newest events are missing"))
         cur.execute(
-            f"SELECT count(*) FROM branch_ops_auditevent {'WHERE chain_key = %s' if branch is not None else ''}",
+            f"SELECT count(*) FROM branch_ops_auditevent {'WHERE chain_key = ANY(%s)' if branch is not None else ''}",
             params,
         )
         (count,) = cur.fetchone()

@@ -160,8 +160,9 @@ class ApiToken(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The last sequence number and hash of one branch's audit chain (key 0: no branch).
-    Maintained only by the audit insert trigger."""
+    """The last sequence number and hash of one audit chain: one of the 64 lanes of a branch
+    (``chain_key = branch id + lane × 2^40``; branch 0: no branch). Maintained only by the
+    audit insert trigger."""
 
     chain_key = models.BigIntegerField(primary_key=True)
     last_seq = models.BigIntegerField(default=0)
@@ -176,7 +177,7 @@ class AuditChainHead(models.Model):
 class AuditEvent(models.Model):
     """One thing a person (or service account) did: who, in which role and branch, what
     action on which object, what it was before and after. Append-only (a trigger refuses
-    UPDATE and DELETE) and hash-chained per branch: ``hash`` = SHA-256 over the previous
+    UPDATE and DELETE) and hash-chained per branch lane (ADR 0008): ``hash`` = SHA-256 over the previous
     event's hash and this row's content, computed by PostgreSQL on insert."""
 
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)

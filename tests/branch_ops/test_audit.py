@@ -115,7 +115,54 @@ def test_concurrent_writers_of_one_branch_keep_one_unbroken_chain():
         t.join()
 
     assert errors == []
-    seqs = list(AuditEvent.objects.filter(branch=branch).order_by("seq").values_list("seq", flat=True))
-    assert seqs == list(range(1, len(seqs) + 1))
+    chains = {}
+    for key, seq in AuditEvent.objects.filter(branch=branch).order_by("seq").values_list("chain_key", "seq"):
+        chains.setdefault(key, []).append(seq)
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in chains.values())  # each lane unbroken
     assert AuditEvent.objects.filter(branch=branch, action="test.parallel").count() == 60
     assert audit_chain_verify(branch=branch).ok
+
+
+def _connection_in_another_lane(taken):
+    """A new connection (psycopg, autocommit off) whose backend writes a lane none of ``taken`` writes."""
+    import psycopg
+
+    from branch_ops.audit import AUDIT_LANES
+
+    settings = connection.settings_dict
+    for _ in range(50):
+        conn = psycopg.connect(dbname=settings["NAME"], host=settings["HOST"] or None, port=settings["PORT"] or None,
+                               user=settings["USER"] or None, password=settings["PASSWORD"] or None)
+        if conn.info.backend_pid % AUDIT_LANES not in {c.info.backend_pid % AUDIT_LANES for c in taken}:
+            return conn
+        conn.close()
+    raise AssertionError("no connection in another lane")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_of_the_same_branch_does_not_wait_for_an_open_transaction_in_another_lane():
+    """Two connections writing audit events for one branch: the second commits while the first
+    still holds its chain head, and both lanes verify."""
+    from tests.factories import BranchFactory
+
+    branch = BranchFactory(code="LAN01")
+    insert = ("INSERT INTO branch_ops_auditevent (public_id, chain_key, seq, actor_role, branch_id, action, "
+              "object_type, object_id, customer_ref, before, after, request_id, prev_hash, hash) "
+              "VALUES (gen_random_uuid(), 0, 0, 'teller', %s, 'test.lane', '', '', '', '{}', '{}', '', '', '')")
+    from branch_ops.audit import branch_chain_keys
+
+    first = _connection_in_another_lane([])
+    second = _connection_in_another_lane([first])
+    expected = {branch_chain_keys(branch.pk)[c.info.backend_pid % 64] for c in (first, second)}
+    try:
+        first.execute(insert, [branch.pk])  # its lane's head stays locked until it commits
+        second.execute("SET lock_timeout = '2s'")
+        second.execute(insert, [branch.pk])
+        second.commit()  # did not wait for the first
+        first.commit()
+    finally:
+        first.close()
+        second.close()
+    assert set(AuditEvent.objects.filter(branch=branch).values_list("chain_key", flat=True)) == expected
+    report = audit_chain_verify(branch=branch)
+    assert report.ok and report.events_checked == 2 and report.chains_checked == 2
