@@ -58,13 +58,14 @@ class Line:
 # numbers are turned into ids by an ARRAY(...) sub-select, which PostgreSQL runs once, before
 # the scan: a join or an IN (...) semi-join there would be re-checked after a lock wait
 # (EvalPlanQual) and could drop a row that another transaction had just updated.
+# Every column, in the model's field order, so rows become instances by ``Model.from_db``
+# (positional: far cheaper than keyword construction).
 _LOCK_SQL = """
-SELECT la.id, la.kind, la.currency_id, la.branch_id, la.name, la.debit_normal, la.posted_debits,
-       la.posted_credits, la.pending_debits, la.overdraft_limit, la.version
+SELECT {columns}
 FROM accounts_ledgeraccount la
 WHERE la.id = ANY(%s::bigint[] || ARRAY(SELECT ledger_id FROM accounts_bankaccount WHERE number = ANY(%s::varchar[])))
 ORDER BY la.id FOR NO KEY UPDATE OF la
-"""
+""".format(columns=", ".join(f"la.{f.column}" for f in LedgerAccount._meta.concrete_fields))
 #: Read in a statement of its own, *after* the lock: a locking SELECT that waited for another
 #: transaction re-reads the locked row only, so a joined bank account's status would be the
 #: one from before the wait (a closing that committed meanwhile would go unseen, and money
@@ -146,21 +147,17 @@ def lock_ledger_accounts(ids: Iterable[int] = (), *, numbers: Iterable[str] = ()
     with _prepared_cursor() as cur:
         cur.execute(_LOCK_SQL, [_array(wanted), sorted(set(numbers))])
         rows = cur.fetchall()
-        customer_ids = [row[0] for row in rows if row[1] == LedgerAccount.Kind.CUSTOMER]
+        accounts = [LedgerAccount.from_db(DEFAULT_DB_ALIAS, None, row) for row in rows]
+        customer_ids = [a.pk for a in accounts if a.kind == LedgerAccount.Kind.CUSTOMER]
         banks = {}
         if customer_ids:  # internal accounts have no bank account to read
             cur.execute(_STATUS_SQL, [_array(customer_ids)])
             banks = {row[0]: row[1:] for row in cur.fetchall()}
     locked = {}
-    for pk, kind, currency, branch_id, name, debit_normal, pdeb, pcred, pend, overdraft, version in rows:
-        status, number, customer_number = banks.get(pk, (None, None, None))
-        account = LedgerAccount(id=pk, kind=kind, currency_id=currency, branch_id=branch_id, name=name,
-                                debit_normal=debit_normal, posted_debits=pdeb, posted_credits=pcred,
-                                pending_debits=pend, overdraft_limit=overdraft, version=version)
-        account._state.adding = False
-        account._state.db = "default"
+    for account in accounts:
+        status, number, customer_number = banks.get(account.pk, (None, None, None))
         account.bank_status, account.bank_number, account.customer_number = status, number, customer_number
-        locked[pk] = account
+        locked[account.pk] = account
     return locked
 
 
