@@ -4,9 +4,9 @@ Everything here runs *inside* the calling service's transaction (each business s
 a transfer, a cash deposit, a redress payment — is one ``transaction.atomic(durable=True)``
 that calls these). The order inside a posting is always the same:
 
-1. lock every ledger account touched, in ascending id order (``lock_ledger_accounts``: one
-   ``SELECT … FOR NO KEY UPDATE``, by ids or by bank-account numbers — the only lock
-   helper), then read the bank accounts' status in a statement of its own;
+1. lock every ledger account touched, in ascending id order, reading each bank account's
+   status from the locked row (``lock_ledger_accounts``: one ``SELECT … FOR NO KEY UPDATE``,
+   by ids or by bank-account numbers — the only lock helper);
 2. check: amounts positive, currencies match, debits equal credits per currency, accounts
    may be debited/credited, funds available, cash not negative;
 3. write the transaction, its entries (each with the account's new version and balance),
@@ -57,24 +57,20 @@ class Line:
 # statement). The rows are sorted before they are locked (LockRows runs above the Sort). The
 # numbers are turned into ids by an ARRAY(...) sub-select, which PostgreSQL runs once, before
 # the scan: a join or an IN (...) semi-join there would be re-checked after a lock wait
-# (EvalPlanQual) and could drop a row that another transaction had just updated.
-# Every column, in the model's field order, so rows become instances by ``Model.from_db``
-# (positional: far cheaper than keyword construction).
+# (EvalPlanQual) and could drop a row that another transaction had just updated. The bank
+# account's status comes from the locked row itself (``bank_status``, kept by a trigger): a
+# locking SELECT that waited re-reads the rows it locks but not the rows it joins, so a joined
+# status could be the one from before the wait. The joined numbers never change.
+# Every ledger column, in the model's field order, so rows become instances by
+# ``Model.from_db`` (positional: far cheaper than keyword construction).
 _LOCK_SQL = """
-SELECT {columns}
+SELECT {columns}, ba.number, c.number
 FROM accounts_ledgeraccount la
+LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
+LEFT JOIN accounts_customer c ON c.id = ba.customer_id
 WHERE la.id = ANY(%s::bigint[] || ARRAY(SELECT ledger_id FROM accounts_bankaccount WHERE number = ANY(%s::varchar[])))
 ORDER BY la.id FOR NO KEY UPDATE OF la
 """.format(columns=", ".join(f"la.{f.column}" for f in LedgerAccount._meta.concrete_fields))
-#: Read in a statement of its own, *after* the lock: a locking SELECT that waited for another
-#: transaction re-reads the locked row only, so a joined bank account's status would be the
-#: one from before the wait (a closing that committed meanwhile would go unseen, and money
-#: could be posted to a closed account).
-_STATUS_SQL = """
-SELECT ba.ledger_id, ba.status, ba.number, c.number
-FROM accounts_bankaccount ba JOIN accounts_customer c ON c.id = ba.customer_id
-WHERE ba.ledger_id = ANY(%s::bigint[])
-"""
 
 
 #: psycopg prepares a statement the second time a connection runs it. Django sets the
@@ -140,23 +136,16 @@ def _array(values) -> str:
 def lock_ledger_accounts(ids: Iterable[int] = (), *, numbers: Iterable[str] = ()) -> dict[int, LedgerAccount]:
     """Row-lock ledger accounts in ascending id order (the one lock helper of this app): those
     with the given ``ids`` and those of the bank accounts with the given ``numbers``. Each
-    returned account also carries its bank account's ``bank_status``, ``bank_number`` and
-    ``customer_number`` (None for internal accounts), read after the lock. An unknown number
-    is simply absent from the result."""
-    wanted = sorted(set(ids))
+    returned account also carries its bank account's ``bank_number`` and ``customer_number``
+    (None for internal accounts); ``bank_status`` is read from the locked row. An unknown
+    number is simply absent from the result."""
     with _prepared_cursor() as cur:
-        cur.execute(_LOCK_SQL, [_array(wanted), sorted(set(numbers))])
+        cur.execute(_LOCK_SQL, [_array(sorted(set(ids))), sorted(set(numbers))])
         rows = cur.fetchall()
-        accounts = [LedgerAccount.from_db(DEFAULT_DB_ALIAS, None, row) for row in rows]
-        customer_ids = [a.pk for a in accounts if a.kind == LedgerAccount.Kind.CUSTOMER]
-        banks = {}
-        if customer_ids:  # internal accounts have no bank account to read
-            cur.execute(_STATUS_SQL, [_array(customer_ids)])
-            banks = {row[0]: row[1:] for row in cur.fetchall()}
     locked = {}
-    for account in accounts:
-        status, number, customer_number = banks.get(account.pk, (None, None, None))
-        account.bank_status, account.bank_number, account.customer_number = status, number, customer_number
+    for *columns, number, customer_number in rows:
+        account = LedgerAccount.from_db(DEFAULT_DB_ALIAS, None, columns)
+        account.bank_number, account.customer_number = number, customer_number
         locked[account.pk] = account
     return locked
 

@@ -125,6 +125,12 @@ class LedgerAccount(models.Model):
     pending_debits = models.BigIntegerField(default=0)
     overdraft_limit = models.BigIntegerField(default=0)
     version = models.BigIntegerField(default=0)
+    #: The status of the customer's bank account on this ledger account ("" for internal
+    #: accounts), copied by a trigger on every change of ``BankAccount.status`` (accounts
+    #: migration 0007) and refused if written otherwise. It lives here so that the posting's
+    #: locking SELECT reads it from the row it locks, which PostgreSQL re-reads after a lock
+    #: wait: a closing that committed meanwhile is seen without a second statement.
+    bank_status = models.CharField(max_length=10, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [

@@ -140,6 +140,16 @@ def test_check_constraint_keeps_cash_at_or_above_zero(branch):
 
 # --- service-level refusals: coded, translated, nothing written ---------------------------------------
 
+def test_the_ledger_row_carries_its_bank_accounts_status_and_nothing_else_can_set_it(staff):
+    a = open_account(staff["csr"], staff["supervisor"])
+    assert _ledger(a).bank_status == "active"
+    BankAccount.objects.filter(pk=a.pk).update(status="frozen")  # any writer, even a raw UPDATE
+    assert _ledger(a).bank_status == "frozen"
+    with pytest.raises(IntegrityError, match="not its bank account's status"), transaction.atomic():
+        LedgerAccount.objects.filter(pk=a.ledger_id).update(bank_status="active")
+    assert _ledger(a).bank_status == "frozen"
+
+
 def _nothing_written(before):
     assert (LedgerTransaction.objects.count(), LedgerEntry.objects.count()) == before
 
