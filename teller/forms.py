@@ -47,9 +47,16 @@ class GridForm(StyledForm):
 
     denominations = forms.Field(required=False, disabled=True, widget=forms.HiddenInput)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: every note and coin read for the grids: a service need not read them again
+        self.known_denominations: list[Denomination] = []
+
     def _grid(self, currency: str, name_format: str) -> list[dict]:
         rows = []
-        for denomination in denominations_of(currency):
+        denominations = denominations_of(currency)
+        self.known_denominations += denominations
+        for denomination in denominations:
             name = name_format.format(currency=currency, value=denomination.value)
             self.fields[name] = _count_field(denomination, currency)
             rows.append({"name": name, "value": denomination.value, "kind": denomination.kind, "held": None})

@@ -9,7 +9,7 @@ accounts in ascending id order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, ledger_post
-from accounts.models import LedgerAccount
+from accounts.models import BankAccount, LedgerAccount
 from accounts.services import account_by_number, internal_account
 from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
@@ -183,11 +183,13 @@ def _settings(branch) -> BranchCashSettings | None:
 class _Reads:
     """What the steps of one cash operation look up, each read at most once and only when a
     step needs it: the branch's cash settings, a currency's denominations, the drawer's cash
-    account (with its balance, read after the session row is locked)."""
+    account (with its balance, read after the session row is locked). ``denominations``:
+    ``{currency: every active note and coin of it}`` that the caller has read already."""
 
-    def __init__(self, session: DrawerSession):
+    def __init__(self, session: DrawerSession, *, denominations: Mapping[str, Iterable[Denomination]] | None = None):
         self.session = session
-        self._denominations: dict[str, dict[int, Denomination]] = {}
+        self._denominations: dict[str, dict[int, Denomination]] = {
+            currency: {d.value: d for d in rows} for currency, rows in (denominations or {}).items()}
         self._drawer_ledgers: dict[str, LedgerAccount] = {}
 
     @cached_property
@@ -577,15 +579,21 @@ def _post_cash(operation: CashOperation, actor, reads: _Reads | None = None) -> 
 
 
 def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, denominations: Mapping,
-                    party: Mapping | None, description: str, idempotency_claim) -> CashOperation:
+                    party: Mapping | None, description: str, idempotency_claim, account: BankAccount | None,
+                    known_denominations: Iterable[Denomination] | None) -> CashOperation:
     if amount.amount <= 0:
         raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
+    if account is not None and account.number != account_number:
+        raise ValueError("account is not the account of account_number")
     party = dict(party or {})
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         session = _lock_open_session(actor)
-        reads = _Reads(session)
-        account = account_by_number(account_number)
+        known = [d for d in known_denominations or () if d.currency_id == amount.currency]
+        reads = _Reads(session, denominations={amount.currency: known} if known else None)
+        # an account the caller read already is as good as reading it here: nothing is locked
+        # by this read; ledger_post locks the account's ledger row and checks its status
+        account = account if account is not None else account_by_number(account_number)
         if account.currency_id != amount.currency:
             raise LedgerError(_("The amount is in %(given)s but the account is in %(expected)s.")
                               % {"given": amount.currency, "expected": account.currency_id},
@@ -630,20 +638,31 @@ def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, den
 
 
 def cash_deposit_post(*, actor, account_number: str, amount: Money, denominations: Mapping,
-                      party: Mapping | None = None, description: str = "", idempotency_claim=None) -> CashOperation:
-    """Cash into an account, by a holder or a third party (``party``: name, document)."""
+                      party: Mapping | None = None, description: str = "", idempotency_claim=None,
+                      account: BankAccount | None = None,
+                      known_denominations: Iterable[Denomination] | None = None) -> CashOperation:
+    """Cash into an account, by a holder or a third party (``party``: name, document).
+
+    What a caller has read already is not read again (the teller's screen read both to
+    show its form): ``account``, the account of ``account_number`` (with its customer and
+    ledger); ``known_denominations``, every active note and coin of the amount's currency."""
     return _cash_operation(actor=actor, kind=CashOperation.Kind.DEPOSIT, account_number=account_number,
                            amount=amount, denominations=denominations, party=party, description=description,
-                           idempotency_claim=idempotency_claim)
+                           idempotency_claim=idempotency_claim, account=account,
+                           known_denominations=known_denominations)
 
 
 def cash_withdrawal_post(*, actor, account_number: str, amount: Money, denominations: Mapping,
-                         party: Mapping, description: str = "", idempotency_claim=None) -> CashOperation:
+                         party: Mapping, description: str = "", idempotency_claim=None,
+                         account: BankAccount | None = None,
+                         known_denominations: Iterable[Denomination] | None = None) -> CashOperation:
     """Cash out of an account: identity document checked and recorded, never past the
-    available balance, the drawer's cash or the notes it holds."""
+    available balance, the drawer's cash or the notes it holds. ``account`` and
+    ``known_denominations``: as for :func:`cash_deposit_post`."""
     return _cash_operation(actor=actor, kind=CashOperation.Kind.WITHDRAWAL, account_number=account_number,
                            amount=amount, denominations=denominations, party=party, description=description,
-                           idempotency_claim=idempotency_claim)
+                           idempotency_claim=idempotency_claim, account=account,
+                           known_denominations=known_denominations)
 
 
 #: how each kind of operation posts, once its override is approved (other modules add theirs)

@@ -54,6 +54,54 @@ def test_a_deposit_credits_the_account_and_the_drawer_with_its_notes(cash):
     assert ledger_verify().ok
 
 
+def _reads_of(sql_list, table):
+    return [q for q in sql_list if q.startswith("SELECT") and f'FROM "{table}"' in q]
+
+
+def test_a_deposit_reuses_the_account_and_the_notes_its_caller_read_already(cash):
+    from django.db.models import Q
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.services import account_by_number
+    from teller.models import Denomination
+
+    account = account_by_number(cash["account"].number)
+    known = list(Denomination.objects.filter(Q(currency_id="AED") | Q(currency_id="USD"), active=True))
+
+    with CaptureQueriesContext(connection) as queries:
+        op = cash_deposit_post(actor=cash["teller"], account_number=account.number, amount=Money(120_000, "AED"),
+                               denominations={"50000": 2, "10000": 2}, account=account, known_denominations=known)
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert (_reads_of(sql, "accounts_bankaccount"), _reads_of(sql, "teller_denomination")) == ([], [])
+    assert (op.status, op.account, op.customer_id) == ("posted", account, account.customer_id)
+    assert _balance(cash["account"]) == 1_120_000
+    assert _holdings(cash["session"])[50000] == 12
+
+
+def test_notes_of_another_currency_handed_to_a_deposit_are_not_taken_for_its_own(cash):
+    from teller.models import Denomination
+
+    usd = list(Denomination.objects.filter(currency_id="USD", active=True))
+
+    op = cash_deposit_post(actor=cash["teller"], account_number=cash["account"].number,
+                           amount=Money(120_000, "AED"), denominations={"50000": 2, "10000": 2},
+                           known_denominations=usd)
+
+    assert op.status == "posted"
+    assert _holdings(cash["session"])[50000] == 12
+
+
+def test_an_account_handed_to_a_deposit_must_be_the_one_numbered(cash, staff):
+    other = open_account(staff["csr"], staff["supervisor"])
+
+    with pytest.raises(ValueError):
+        cash_deposit_post(actor=cash["teller"], account_number=cash["account"].number, amount=Money(10_000, "AED"),
+                          denominations={"10000": 1}, account=other)
+
+    assert not CashOperation.objects.filter(kind="deposit").exists()
+
+
 def test_a_withdrawal_checks_identity_and_pays_in_held_notes(cash):
     op = cash_withdrawal_post(actor=cash["teller"], account_number=cash["account"].number,
                               amount=Money(60_000, "AED"), denominations={"50000": 1, "10000": 1}, party=ID)
