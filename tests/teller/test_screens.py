@@ -528,6 +528,10 @@ def test_a_deposit_form_reads_the_account_and_the_notes_once(client, cash):
     reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len([q for q in reads if 'FROM "accounts_bankaccount"' in q]) == 1
     assert len([q for q in reads if 'FROM "teller_denomination"' in q]) == 1
+    # the header's branch is the operation's, read with the drawer session
+    assert [q for q in reads if 'FROM "branch_ops_branch"' in q] == []
+    whoami = re.search(r'data-testid="whoami">\s*(.*?)\s*</span>', response.content.decode(), re.S).group(1)
+    assert whoami.endswith(f"· {cash['session'].drawer.branch.code}")
 
 
 def test_a_deposit_form_shown_again_with_the_account_audits_the_look(client, cash):
