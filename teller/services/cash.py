@@ -142,8 +142,22 @@ def _lock_open_session(actor, session_id=None) -> DrawerSession:
 
 def _adjust_holdings(session: DrawerSession, currency: str, breakdown: Mapping[int, int], sign: int, *,
                      known: Mapping[int, Denomination] | None = None) -> None:
-    """Add (sign +1) or take out (sign -1) notes; refuses taking notes the drawer does not hold."""
+    """Add (sign +1) or take out (sign -1) notes; refuses taking notes the drawer does not hold.
+    Notes added go in with one statement however many kinds there are (a row per kind is
+    created on first use, else its quantity grows)."""
     known = _denominations(currency) if known is None else known
+    if sign > 0:
+        if breakdown:
+            table = DrawerHolding._meta.db_table
+            rows = sorted((known[value].pk, qty) for value, qty in breakdown.items())
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (session_id, denomination_id, quantity) VALUES "
+                    + ", ".join(["(%s, %s, %s)"] * len(rows))
+                    + f" ON CONFLICT (session_id, denomination_id) DO UPDATE SET quantity = {table}.quantity"
+                      " + EXCLUDED.quantity",
+                    [v for pk, qty in rows for v in (session.pk, pk, qty)])
+        return
     for value, qty in breakdown.items():
         holding, _created = DrawerHolding.objects.get_or_create(session=session, denomination=known[value])
         if sign < 0 and holding.quantity < qty:

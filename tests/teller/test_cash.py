@@ -79,6 +79,20 @@ def test_a_deposit_reuses_the_account_and_the_notes_its_caller_read_already(cash
     assert _holdings(cash["session"])[50000] == 12
 
 
+def test_a_deposit_adds_every_kind_of_note_in_one_statement_held_or_not(cash):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        cash_deposit_post(actor=cash["teller"], account_number=cash["account"].number, amount=Money(81_000, "AED"),
+                          denominations={"50000": 1, "20000": 1, "10000": 1, "1000": 1})
+
+    holding_statements = [q["sql"] for q in queries.captured_queries if '"teller_drawerholding"' in q["sql"]
+                          or "teller_drawerholding " in q["sql"]]
+    assert len(holding_statements) == 1
+    assert _holdings(cash["session"]) == {50000: 11, 20000: 1, 10000: 21, 1000: 51}
+    assert _drawer_cash(cash["session"]) == 831_000
+
+
 def test_notes_of_another_currency_handed_to_a_deposit_are_not_taken_for_its_own(cash):
     from teller.models import Denomination
 
