@@ -559,6 +559,7 @@ def _structuring_check(session, operation: CashOperation, reads: _Reads | None =
 
 def _post_cash(operation: CashOperation, actor, reads: _Reads | None = None) -> CashOperation:
     """Post an operation's money and notes (at once, or when its override is approved).
+    One posted at once is not saved yet: it goes in posted, with its ledger transaction.
     ``reads``: what the operation's earlier steps already looked up."""
     session = operation.session
     branch = session.drawer.branch
@@ -586,7 +587,10 @@ def _post_cash(operation: CashOperation, actor, reads: _Reads | None = None) -> 
     )
     operation.ledger_transaction = tx
     operation.status = CashOperation.Status.POSTED
-    operation.save(update_fields=["ledger_transaction", "status"])
+    if operation.pk is None:  # a new operation that needs no override goes in posted
+        operation.save(force_insert=True)
+    else:
+        operation.save(update_fields=["ledger_transaction", "status"])
     if operation.kind in (CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL):
         _structuring_check(session, operation, reads)
     return operation
@@ -620,15 +624,18 @@ def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, den
         if kind == CashOperation.Kind.WITHDRAWAL:
             _check_held(session, amount.currency, breakdown)
         is_large = _large_cash(session, account, amount, party, None, reads)
-        operation = CashOperation.objects.create(
+        reason = _needs_override(session, staff_profile(actor).role, kind, amount, reads)
+        operation = CashOperation(
             reference=_reference(session.drawer.branch), session=session, kind=kind,
             status=CashOperation.Status.AWAITING_OVERRIDE, account=account, customer=account.customer,
             currency_id=amount.currency, amount=amount.amount,
             denominations={str(k): v for k, v in breakdown.items()}, party=party, created_by=actor,
             description=description[:200])
+        if is_large or reason is not None:  # the report and the approval refer to its row
+            operation.save(force_insert=True)
+        # else posted at once: _post_cash inserts it as posted (one INSERT, no UPDATE after)
         if is_large:
             _large_cash(session, account, amount, party, operation, reads)
-        reason = _needs_override(session, staff_profile(actor).role, kind, amount, reads)
         if reason is None:
             _post_cash(operation, actor, reads)
         else:

@@ -93,6 +93,22 @@ def test_a_deposit_adds_every_kind_of_note_in_one_statement_held_or_not(cash):
     assert _drawer_cash(cash["session"]) == 831_000
 
 
+def test_a_deposit_within_the_limits_writes_its_operation_once_posted(cash):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        op = cash_deposit_post(actor=cash["teller"], account_number=cash["account"].number,
+                               amount=Money(10_000, "AED"), denominations={"10000": 1})
+
+    writes = [q["sql"].split(" ", 1)[0] for q in queries.captured_queries
+              if q["sql"].startswith(("INSERT", "UPDATE")) and '"teller_cashoperation"' in q["sql"].split("(", 1)[0]]
+    assert writes == ["INSERT"]
+    stored = CashOperation.objects.get(pk=op.pk)
+    assert (stored.status, stored.ledger_transaction_id, stored.reference) == ("posted", op.ledger_transaction_id,
+                                                                               op.reference)
+    assert stored.ledger_transaction.entries.count() == 2
+
+
 def test_notes_of_another_currency_handed_to_a_deposit_are_not_taken_for_its_own(cash):
     from teller.models import Denomination
 
