@@ -368,9 +368,8 @@ _PHASES = [
     ("  template rendering (django.shortcuts.render)", "django/shortcuts.py", "render"),
     ("  JSON response rendering (DRF Response.rendered_content)", "rest_framework/response.py", "rendered_content"),
     ("require_perm (every permission check, the staff profile lookup)", "branch_ops/access.py", "require_perm"),
-    ("COMMIT, all in the request (deferred triggers + WAL flush)", "~",
-     "<method 'commit' of 'psycopg2.extensions.connection' objects>"),
-    ("waiting on PostgreSQL: every cursor.execute", "~", "<method 'execute' of 'psycopg2.extensions.cursor' objects>"),
+    ("COMMIT, all in the request (deferred triggers + WAL flush)", "psycopg/connection.py", "commit"),
+    ("waiting on PostgreSQL: every cursor.execute", "psycopg/cursor.py", "execute"),  # Django's driver: psycopg 3
 ]
 
 

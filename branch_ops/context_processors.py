@@ -30,9 +30,10 @@ def staff(request):
     nav = []
     if profile is not None:
         nav = [
-            {"label": label, "url": reverse(name), "active": request.path == reverse(name)}
+            {"label": label, "url": url, "active": request.path == url}
             for label, name, perm in NAVIGATION
             if perm is None or profile.has(perm)
+            for url in (reverse(name),)
         ]
     from branch_ops.twofactor import two_factor_required
 

@@ -150,11 +150,15 @@ class TwoFactorMiddleware:
             return self.get_response(request)
         if request.path.startswith("/api/") and request.headers.get("Authorization"):
             return self.get_response(request)
+        needs_code = twofactor.two_factor_required(user) and not user.is_verified()
+        admin_post = request.method == "POST" and request.path.startswith("/admin/")
+        if not (needs_code or admin_post):
+            return self.get_response(request)  # no rule applies: no need to resolve the URL a second time
         try:
             name = resolve(request.path_info).url_name
         except Resolver404:
             name = None
-        if twofactor.two_factor_required(user) and not user.is_verified() and name not in TWO_FACTOR_EXEMPT_URL_NAMES:
+        if needs_code and name not in TWO_FACTOR_EXEMPT_URL_NAMES:
             if request.path.startswith("/api/"):
                 from branch_ops.problems import api_problem_response
 
@@ -162,7 +166,7 @@ class TwoFactorMiddleware:
                                             _("Enter the code from your authenticator app on the sign-in page first."))
             target = "two-factor-verify" if twofactor.totp_device_confirmed(user) else "two-factor-setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
-        if (request.method == "POST" and request.path.startswith("/admin/") and name not in ("login", "logout")
+        if (admin_post and name not in ("login", "logout")
                 and not twofactor.session_recently_authenticated(request)):
             messages.info(request, _("Confirm it is you before changing this."))
             return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': request.get_full_path()})}")

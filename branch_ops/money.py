@@ -13,13 +13,14 @@ that are *computed* (exchange, interest, fees) are rounded in exactly one place,
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import NumberFormatError, parse_decimal, parse_pattern
+from babel.numbers import NumberFormatError, NumberPattern, parse_decimal, parse_pattern
 from django.utils.translation import gettext as _
 
 from branch_ops.errors import ApplicationError
@@ -212,9 +213,7 @@ class Money:
         """Format for display in ``locale`` with exactly the currency's ISO decimals."""
         loc = _babel_locale(locale)
         exp = minor_units(self.currency)
-        # a copy: Babel hands out the locale's own cached pattern, which parsing also reads
-        pattern = copy.copy(parse_pattern(loc.currency_formats["standard"] if with_currency else loc.decimal_formats[None]))
-        pattern.frac_prec = (exp, exp)
+        pattern = _number_pattern(locale, exp, with_currency)
         text = pattern.apply(
             self.to_decimal(), loc, currency=self.currency if with_currency else None, currency_digits=False
         )
@@ -229,8 +228,22 @@ class Money:
         return f"{self.to_decimal()} {self.currency}"
 
 
+@functools.lru_cache(maxsize=64)
+def _number_pattern(language: str, digits: int, with_currency: bool) -> NumberPattern:
+    """The currency (or plain number) pattern of ``language`` with exactly ``digits``
+    decimals, parsed once per language (a page formats many amounts). A copy: Babel hands
+    out the locale's own cached pattern, which parsing also reads; nobody changes this one
+    (``NumberPattern.apply`` only reads it)."""
+    loc = _babel_locale(language)
+    pattern = copy.copy(parse_pattern(loc.currency_formats["standard"] if with_currency else loc.decimal_formats[None]))
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
+@functools.lru_cache(maxsize=64)
 def _babel_locale(language: str) -> Locale:
-    """Babel locale for a Django language code (``zh-hans`` -> ``zh_Hans``)."""
+    """Babel locale for a Django language code (``zh-hans`` -> ``zh_Hans``); built once per
+    code (with the locale data it loads)."""
     try:
         return Locale.parse((language or "en").replace("-", "_"))
     except (UnknownLocaleError, ValueError):

@@ -10,6 +10,8 @@ first: ``d_<value>`` on the deposit, withdrawal and vault forms (one currency), 
 
 from __future__ import annotations
 
+import copy
+import functools
 import uuid
 
 from django import forms
@@ -31,13 +33,20 @@ def denominations_of(currency: str) -> list[Denomination]:
     return list(Denomination.objects.filter(currency_id=currency, active=True).order_by("-value"))
 
 
-def _count_field(denomination: Denomination, currency: str) -> forms.IntegerField:
-    label = Money(denomination.value, currency).format(get_language() or "en", with_currency=False)
+@functools.lru_cache(maxsize=512)
+def _count_field_prototype(value: int, currency: str, language: str) -> forms.IntegerField:
+    """The count input of one note or coin in one language, built once; forms get copies
+    (as Django copies a form's declared fields), never this one."""
+    label = Money(value, currency).format(language, with_currency=False)
     return forms.IntegerField(
         label=label, required=False, min_value=0, max_value=MAX_PIECES,
         widget=forms.NumberInput(attrs={"min": 0, "step": 1, "inputmode": "numeric", "dir": "ltr",
                                         "autocomplete": "off", "placeholder": "0"}),
     )
+
+
+def _count_field(denomination: Denomination, currency: str) -> forms.IntegerField:
+    return copy.deepcopy(_count_field_prototype(denomination.value, currency, get_language() or "en"))
 
 
 class GridForm(StyledForm):
@@ -47,9 +56,16 @@ class GridForm(StyledForm):
 
     denominations = forms.Field(required=False, disabled=True, widget=forms.HiddenInput)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: every note and coin read for the grids: a service need not read them again
+        self.known_denominations: list[Denomination] = []
+
     def _grid(self, currency: str, name_format: str) -> list[dict]:
         rows = []
-        for denomination in denominations_of(currency):
+        denominations = denominations_of(currency)
+        self.known_denominations += denominations
+        for denomination in denominations:
             name = name_format.format(currency=currency, value=denomination.value)
             self.fields[name] = _count_field(denomination, currency)
             rows.append({"name": name, "value": denomination.value, "kind": denomination.kind, "held": None})

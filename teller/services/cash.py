@@ -9,7 +9,7 @@ accounts in ascending id order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, ledger_post
-from accounts.models import LedgerAccount
+from accounts.models import BankAccount, LedgerAccount
 from accounts.services import account_by_number, internal_account
 from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
@@ -142,8 +142,22 @@ def _lock_open_session(actor, session_id=None) -> DrawerSession:
 
 def _adjust_holdings(session: DrawerSession, currency: str, breakdown: Mapping[int, int], sign: int, *,
                      known: Mapping[int, Denomination] | None = None) -> None:
-    """Add (sign +1) or take out (sign -1) notes; refuses taking notes the drawer does not hold."""
+    """Add (sign +1) or take out (sign -1) notes; refuses taking notes the drawer does not hold.
+    Notes added go in with one statement however many kinds there are (a row per kind is
+    created on first use, else its quantity grows)."""
     known = _denominations(currency) if known is None else known
+    if sign > 0:
+        if breakdown:
+            table = DrawerHolding._meta.db_table
+            rows = sorted((known[value].pk, qty) for value, qty in breakdown.items())
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (session_id, denomination_id, quantity) VALUES "
+                    + ", ".join(["(%s, %s, %s)"] * len(rows))
+                    + f" ON CONFLICT (session_id, denomination_id) DO UPDATE SET quantity = {table}.quantity"
+                      " + EXCLUDED.quantity",
+                    [v for pk, qty in rows for v in (session.pk, pk, qty)])
+        return
     for value, qty in breakdown.items():
         holding, _created = DrawerHolding.objects.get_or_create(session=session, denomination=known[value])
         if sign < 0 and holding.quantity < qty:
@@ -183,11 +197,13 @@ def _settings(branch) -> BranchCashSettings | None:
 class _Reads:
     """What the steps of one cash operation look up, each read at most once and only when a
     step needs it: the branch's cash settings, a currency's denominations, the drawer's cash
-    account (with its balance, read after the session row is locked)."""
+    account (with its balance, read after the session row is locked). ``denominations``:
+    ``{currency: every active note and coin of it}`` that the caller has read already."""
 
-    def __init__(self, session: DrawerSession):
+    def __init__(self, session: DrawerSession, *, denominations: Mapping[str, Iterable[Denomination]] | None = None):
         self.session = session
-        self._denominations: dict[str, dict[int, Denomination]] = {}
+        self._denominations: dict[str, dict[int, Denomination]] = {
+            currency: {d.value: d for d in rows} for currency, rows in (denominations or {}).items()}
         self._drawer_ledgers: dict[str, LedgerAccount] = {}
 
     @cached_property
@@ -543,6 +559,7 @@ def _structuring_check(session, operation: CashOperation, reads: _Reads | None =
 
 def _post_cash(operation: CashOperation, actor, reads: _Reads | None = None) -> CashOperation:
     """Post an operation's money and notes (at once, or when its override is approved).
+    One posted at once is not saved yet: it goes in posted, with its ledger transaction.
     ``reads``: what the operation's earlier steps already looked up."""
     session = operation.session
     branch = session.drawer.branch
@@ -570,22 +587,31 @@ def _post_cash(operation: CashOperation, actor, reads: _Reads | None = None) -> 
     )
     operation.ledger_transaction = tx
     operation.status = CashOperation.Status.POSTED
-    operation.save(update_fields=["ledger_transaction", "status"])
+    if operation.pk is None:  # a new operation that needs no override goes in posted
+        operation.save(force_insert=True)
+    else:
+        operation.save(update_fields=["ledger_transaction", "status"])
     if operation.kind in (CashOperation.Kind.DEPOSIT, CashOperation.Kind.WITHDRAWAL):
         _structuring_check(session, operation, reads)
     return operation
 
 
 def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, denominations: Mapping,
-                    party: Mapping | None, description: str, idempotency_claim) -> CashOperation:
+                    party: Mapping | None, description: str, idempotency_claim, account: BankAccount | None,
+                    known_denominations: Iterable[Denomination] | None) -> CashOperation:
     if amount.amount <= 0:
         raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
+    if account is not None and account.number != account_number:
+        raise ValueError("account is not the account of account_number")
     party = dict(party or {})
     with transaction.atomic(durable=True):
         idempotency.begin(idempotency_claim)
         session = _lock_open_session(actor)
-        reads = _Reads(session)
-        account = account_by_number(account_number)
+        known = [d for d in known_denominations or () if d.currency_id == amount.currency]
+        reads = _Reads(session, denominations={amount.currency: known} if known else None)
+        # an account the caller read already is as good as reading it here: nothing is locked
+        # by this read; ledger_post locks the account's ledger row and checks its status
+        account = account if account is not None else account_by_number(account_number)
         if account.currency_id != amount.currency:
             raise LedgerError(_("The amount is in %(given)s but the account is in %(expected)s.")
                               % {"given": amount.currency, "expected": account.currency_id},
@@ -598,15 +624,18 @@ def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, den
         if kind == CashOperation.Kind.WITHDRAWAL:
             _check_held(session, amount.currency, breakdown)
         is_large = _large_cash(session, account, amount, party, None, reads)
-        operation = CashOperation.objects.create(
+        reason = _needs_override(session, staff_profile(actor).role, kind, amount, reads)
+        operation = CashOperation(
             reference=_reference(session.drawer.branch), session=session, kind=kind,
             status=CashOperation.Status.AWAITING_OVERRIDE, account=account, customer=account.customer,
             currency_id=amount.currency, amount=amount.amount,
             denominations={str(k): v for k, v in breakdown.items()}, party=party, created_by=actor,
             description=description[:200])
+        if is_large or reason is not None:  # the report and the approval refer to its row
+            operation.save(force_insert=True)
+        # else posted at once: _post_cash inserts it as posted (one INSERT, no UPDATE after)
         if is_large:
             _large_cash(session, account, amount, party, operation, reads)
-        reason = _needs_override(session, staff_profile(actor).role, kind, amount, reads)
         if reason is None:
             _post_cash(operation, actor, reads)
         else:
@@ -630,20 +659,31 @@ def _cash_operation(*, actor, kind: str, account_number: str, amount: Money, den
 
 
 def cash_deposit_post(*, actor, account_number: str, amount: Money, denominations: Mapping,
-                      party: Mapping | None = None, description: str = "", idempotency_claim=None) -> CashOperation:
-    """Cash into an account, by a holder or a third party (``party``: name, document)."""
+                      party: Mapping | None = None, description: str = "", idempotency_claim=None,
+                      account: BankAccount | None = None,
+                      known_denominations: Iterable[Denomination] | None = None) -> CashOperation:
+    """Cash into an account, by a holder or a third party (``party``: name, document).
+
+    What a caller has read already is not read again (the teller's screen read both to
+    show its form): ``account``, the account of ``account_number`` (with its customer and
+    ledger); ``known_denominations``, every active note and coin of the amount's currency."""
     return _cash_operation(actor=actor, kind=CashOperation.Kind.DEPOSIT, account_number=account_number,
                            amount=amount, denominations=denominations, party=party, description=description,
-                           idempotency_claim=idempotency_claim)
+                           idempotency_claim=idempotency_claim, account=account,
+                           known_denominations=known_denominations)
 
 
 def cash_withdrawal_post(*, actor, account_number: str, amount: Money, denominations: Mapping,
-                         party: Mapping, description: str = "", idempotency_claim=None) -> CashOperation:
+                         party: Mapping, description: str = "", idempotency_claim=None,
+                         account: BankAccount | None = None,
+                         known_denominations: Iterable[Denomination] | None = None) -> CashOperation:
     """Cash out of an account: identity document checked and recorded, never past the
-    available balance, the drawer's cash or the notes it holds."""
+    available balance, the drawer's cash or the notes it holds. ``account`` and
+    ``known_denominations``: as for :func:`cash_deposit_post`."""
     return _cash_operation(actor=actor, kind=CashOperation.Kind.WITHDRAWAL, account_number=account_number,
                            amount=amount, denominations=denominations, party=party, description=description,
-                           idempotency_claim=idempotency_claim)
+                           idempotency_claim=idempotency_claim, account=account,
+                           known_denominations=known_denominations)
 
 
 #: how each kind of operation posts, once its override is approved (other modules add theirs)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from branch_ops.access import require_perm
 from branch_ops.errors import ApplicationError, NotFound
-from branch_ops.models import Approval
+from branch_ops.models import Approval, StaffProfile
 from branch_ops.money import Money
 from branch_ops.roles import Perm
 from teller import selectors, services
@@ -136,7 +136,16 @@ def _receipt_block(operation: CashOperation, *, copy: bool, language: str) -> st
         return render_to_string("teller/_receipt.html", context)
 
 
+def _header_branch_from(request, branch) -> None:
+    """The page's header names the teller's branch; when it is the operation's branch,
+    already read with the operation, the header does not read it again."""
+    profile = getattr(request.user, "staff", None)
+    if profile is not None and profile.branch_id == branch.pk and not StaffProfile.branch.is_cached(profile):
+        profile.branch = branch
+
+
 def _receipt(request, operation: CashOperation, *, copy: bool, replayed: bool = False):
+    _header_branch_from(request, operation.session.drawer.branch)
     page_language = translation.get_language()
     language = _receipt_language(operation)
     return render(request, "teller/receipt.html", {

@@ -163,7 +163,8 @@ def _cash_post(request, *, form_class: type[CashForm], form_name: str, service, 
     the window showed it (GET); a posted operation is audited by its service, in its own
     transaction, with the account and customer, and its receipt shows nothing more. When
     the window is shown again instead (an error, or an override to wait for: balances and
-    holders on screen), that look is audited as on GET."""
+    holders on screen), that look is audited as on GET. The service is handed the account
+    and the notes and coins read here for the form, and does not read them again."""
     profile = _require(request, Perm.POST_CASH)
     try:
         account = account_selectors.account_detail(actor=request.user, number=request.POST.get("account", ""),
@@ -184,7 +185,8 @@ def _cash_post(request, *, form_class: type[CashForm], form_name: str, service, 
                       "description": data["description"]},
                 perform=lambda claim: done.setdefault("operation", service(
                     actor=request.user, account_number=account.number, amount=amount, denominations=notes,
-                    party=party, description=data["description"], idempotency_claim=claim)),
+                    party=party, description=data["description"], idempotency_claim=claim,
+                    account=account, known_denominations=form.known_denominations)),
                 render=lambda operation: _operation_body(operation, amount),
             )
             # the receipt is the operation the service returned; only a replay reads what was posted

@@ -90,6 +90,17 @@ def test_formatting_a_three_decimal_amount_does_not_change_how_amounts_are_read(
     assert Money.parse("20,000.50", "AED", locale="en").amount == 2_000_050
 
 
+def test_amounts_of_different_decimals_formatted_in_turn_keep_their_own():
+    """The patterns are parsed once per language and kept: one currency's decimals must
+    never leak into the next amount's."""
+    shown = [Money(amount, currency).format(language, with_currency=with_currency)
+             for _round in range(2) for language in ("en", "it")
+             for amount, currency, with_currency in ((1234567, "KWD", False), (1234, "JPY", False),
+                                                     (123456, "AED", False), (1234, "JPY", True))]
+
+    assert shown == ["1,234.567", "1,234", "1,234.56", "¥1,234", "1.234,567", "1.234", "1.234,56", "1.234\xa0JPY"] * 2
+
+
 def test_arithmetic_refuses_mixing_currencies():
     assert Money(100, "EUR") + Money(50, "EUR") == Money(150, "EUR")
     with pytest.raises(ValueError):

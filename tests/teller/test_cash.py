@@ -54,6 +54,84 @@ def test_a_deposit_credits_the_account_and_the_drawer_with_its_notes(cash):
     assert ledger_verify().ok
 
 
+def _reads_of(sql_list, table):
+    return [q for q in sql_list if q.startswith("SELECT") and f'FROM "{table}"' in q]
+
+
+def test_a_deposit_reuses_the_account_and_the_notes_its_caller_read_already(cash):
+    from django.db.models import Q
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.services import account_by_number
+    from teller.models import Denomination
+
+    account = account_by_number(cash["account"].number)
+    known = list(Denomination.objects.filter(Q(currency_id="AED") | Q(currency_id="USD"), active=True))
+
+    with CaptureQueriesContext(connection) as queries:
+        op = cash_deposit_post(actor=cash["teller"], account_number=account.number, amount=Money(120_000, "AED"),
+                               denominations={"50000": 2, "10000": 2}, account=account, known_denominations=known)
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert (_reads_of(sql, "accounts_bankaccount"), _reads_of(sql, "teller_denomination")) == ([], [])
+    assert (op.status, op.account, op.customer_id) == ("posted", account, account.customer_id)
+    assert _balance(cash["account"]) == 1_120_000
+    assert _holdings(cash["session"])[50000] == 12
+
+
+def test_a_deposit_adds_every_kind_of_note_in_one_statement_held_or_not(cash):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        cash_deposit_post(actor=cash["teller"], account_number=cash["account"].number, amount=Money(81_000, "AED"),
+                          denominations={"50000": 1, "20000": 1, "10000": 1, "1000": 1})
+
+    holding_statements = [q["sql"] for q in queries.captured_queries if '"teller_drawerholding"' in q["sql"]
+                          or "teller_drawerholding " in q["sql"]]
+    assert len(holding_statements) == 1
+    assert _holdings(cash["session"]) == {50000: 11, 20000: 1, 10000: 21, 1000: 51}
+    assert _drawer_cash(cash["session"]) == 831_000
+
+
+def test_a_deposit_within_the_limits_writes_its_operation_once_posted(cash):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        op = cash_deposit_post(actor=cash["teller"], account_number=cash["account"].number,
+                               amount=Money(10_000, "AED"), denominations={"10000": 1})
+
+    writes = [q["sql"].split(" ", 1)[0] for q in queries.captured_queries
+              if q["sql"].startswith(("INSERT", "UPDATE")) and '"teller_cashoperation"' in q["sql"].split("(", 1)[0]]
+    assert writes == ["INSERT"]
+    stored = CashOperation.objects.get(pk=op.pk)
+    assert (stored.status, stored.ledger_transaction_id, stored.reference) == ("posted", op.ledger_transaction_id,
+                                                                               op.reference)
+    assert stored.ledger_transaction.entries.count() == 2
+
+
+def test_notes_of_another_currency_handed_to_a_deposit_are_not_taken_for_its_own(cash):
+    from teller.models import Denomination
+
+    usd = list(Denomination.objects.filter(currency_id="USD", active=True))
+
+    op = cash_deposit_post(actor=cash["teller"], account_number=cash["account"].number,
+                           amount=Money(120_000, "AED"), denominations={"50000": 2, "10000": 2},
+                           known_denominations=usd)
+
+    assert op.status == "posted"
+    assert _holdings(cash["session"])[50000] == 12
+
+
+def test_an_account_handed_to_a_deposit_must_be_the_one_numbered(cash, staff):
+    other = open_account(staff["csr"], staff["supervisor"])
+
+    with pytest.raises(ValueError):
+        cash_deposit_post(actor=cash["teller"], account_number=cash["account"].number, amount=Money(10_000, "AED"),
+                          denominations={"10000": 1}, account=other)
+
+    assert not CashOperation.objects.filter(kind="deposit").exists()
+
+
 def test_a_withdrawal_checks_identity_and_pays_in_held_notes(cash):
     op = cash_withdrawal_post(actor=cash["teller"], account_number=cash["account"].number,
                               amount=Money(60_000, "AED"), denominations={"50000": 1, "10000": 1}, party=ID)

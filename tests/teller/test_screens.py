@@ -513,6 +513,27 @@ def test_the_window_audits_the_account_it_shows_and_a_posted_deposit_is_audited_
         cash["teller"], account.customer.number, account.number, operation.reference)
 
 
+def test_a_deposit_form_reads_the_account_and_the_notes_once(client, cash):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    account = cash["account"]
+    client.force_login(cash["teller"])
+    client.post("/teller/deposits/", _deposit(account))  # the first of the day creates what the next ones reuse
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/teller/deposits/", _deposit(account))
+
+    assert 'data-testid="receipt"' in response.content.decode()
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len([q for q in reads if 'FROM "accounts_bankaccount"' in q]) == 1
+    assert len([q for q in reads if 'FROM "teller_denomination"' in q]) == 1
+    # the header's branch is the operation's, read with the drawer session
+    assert [q for q in reads if 'FROM "branch_ops_branch"' in q] == []
+    whoami = re.search(r'data-testid="whoami">\s*(.*?)\s*</span>', response.content.decode(), re.S).group(1)
+    assert whoami.endswith(f"· {cash['session'].drawer.branch.code}")
+
+
 def test_a_deposit_form_shown_again_with_the_account_audits_the_look(client, cash):
     account = cash["account"]
     client.force_login(cash["teller"])
