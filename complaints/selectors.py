@@ -158,25 +158,33 @@ def approval_describe_complaints(approvals) -> dict[int, dict]:
     complaints = {str(c.public_id): c for c in Complaint.objects.filter(
         public_id__in=[a.subject_id for a in approvals]).select_related("customer", "category", "owner", "account")}
     entries: dict[int, list[dict]] = {}
-    for e in (ComplaintEntry.objects.filter(complaint__in=complaints.values()).select_related("actor")
-              .order_by("complaint_id", "at", "id")):
-        entries.setdefault(e.complaint_id, []).append(
-            {"at": e.at, "text": f"{e.kind} · {e.actor.get_username() if e.actor_id else '—'}"
-                                 + (f" · {e.text[:80]}" if e.text else "")})
+    # rows, not model instances (an entry, its data and its actor's whole user row each)
+    for complaint_id, kind, text, username, at in (
+            ComplaintEntry.objects.filter(complaint__in=complaints.values()).order_by("complaint_id", "at", "id")
+            .values_list("complaint_id", "kind", "text", "actor__username", "at")):
+        entries.setdefault(complaint_id, []).append(
+            {"at": at, "text": f"{kind} · {username or '—'}" + (f" · {text[:80]}" if text else "")})
+    # labels and choice names once per batch, not once per item (gettext is not free, and
+    # get_FOO_display() translates every choice of the field on each call)
+    label = {"complaint": _("Complaint"), "status": _("Status"), "decision": _("Decision"),
+             "decision_reason": _("Decision reason"), "owner": _("Owner"), "disputed": _("Amount in dispute"),
+             "paid": _("Redress already paid")}
+    statuses = {k: str(v) for k, v in Complaint.Status.choices}
+    decisions = {k: str(v) for k, v in Complaint.Decision.choices}
     out: dict[int, dict] = {}
     for approval in approvals:
         complaint = complaints.get(approval.subject_id)
         if complaint is None:
             continue
         cur = complaint.currency_id or approval.summary.get("currency")
-        facts = [{"label": _("Complaint"), "value": f"{complaint.number} · {complaint.category.name}"},
-                 {"label": _("Status"), "value": complaint.get_status_display()},
-                 {"label": _("Decision"), "value": complaint.get_decision_display() or "—"},
-                 {"label": _("Decision reason"), "value": complaint.decision_reason or "—"},
-                 {"label": _("Owner"), "value": complaint.owner.get_username()}]
+        facts = [{"label": label["complaint"], "value": f"{complaint.number} · {complaint.category.name}"},
+                 {"label": label["status"], "value": statuses.get(complaint.status, complaint.status)},
+                 {"label": label["decision"], "value": decisions.get(complaint.decision, complaint.decision) or "—"},
+                 {"label": label["decision_reason"], "value": complaint.decision_reason or "—"},
+                 {"label": label["owner"], "value": complaint.owner.get_username()}]
         if cur:
-            facts += [{"label": _("Amount in dispute"), "value": Money(complaint.amount_disputed, cur).format(lang)},
-                      {"label": _("Redress already paid"), "value": Money(complaint.redress_paid, cur).format(lang)}]
+            facts += [{"label": label["disputed"], "value": Money(complaint.amount_disputed, cur).format(lang)},
+                      {"label": label["paid"], "value": Money(complaint.redress_paid, cur).format(lang)}]
         customer = complaint.customer
         out[approval.pk] = {
             "customer": {"number": customer.number, "name": customer.full_name} if customer else

@@ -187,13 +187,16 @@ def approval_describe_requests(approvals) -> dict[int, dict]:
 
     lang = get_language() or "en"
     requests = {str(r.public_id): r for r in ServiceRequest.objects.filter(
-        public_id__in=[a.subject_id for a in approvals]).select_related("customer", "account__ledger", "created_by")}
+        public_id__in=[a.subject_id for a in approvals]).select_related("customer", "account__ledger")}
     timeline: dict[int, list[dict]] = {}
-    for t in (RequestTransition.objects.filter(request__in=requests.values()).select_related("actor")
-              .order_by("request_id", "at", "id")):
-        timeline.setdefault(t.request_id, []).append(
-            {"at": t.at, "text": f"{t.from_status or '—'} → {t.to_status} · {t.actor.get_username()}"
-                                 + (f" · {t.reason}" if t.reason else "")})
+    # rows, not model instances (a transition and its actor's whole user row each): the inbox
+    # shows 25 approvals, each with its request's timeline
+    for request_id, from_status, to_status, username, reason, at in (
+            RequestTransition.objects.filter(request__in=requests.values())
+            .order_by("request_id", "at", "id")
+            .values_list("request_id", "from_status", "to_status", "actor__username", "reason", "at")):
+        timeline.setdefault(request_id, []).append(
+            {"at": at, "text": f"{from_status or '—'} → {to_status} · {username}" + (f" · {reason}" if reason else "")})
     label = {"request": _("Request"), "status": _("Status"), "due": _("Due"), "account": _("Account"),
              "balance": _("Balance")}
     kinds = {k: str(v) for k, v in RequestKind.choices}
