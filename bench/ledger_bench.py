@@ -4,7 +4,7 @@
    concurrent clients (threads, each with its own database connection), each client moving
    money between its own accounts, chosen at random among 100 funded accounts.
 2. A hot account: every posting credits the same account, 1 and 4 clients.
-   Diagnostics: 4 clients at 4 branches (4 audit chains), 4 clients as forked processes
+   Diagnostics: 4 clients at 4 branches (their own audit chains), 4 clients as forked processes
    (no shared GIL), CPU use during each run, and one transfer_post split into its parts
    under cProfile.
 3. A ledger of 1,000,000 entries, bulk-loaded in SQL (and checked with ``ledger_verify``):

@@ -261,7 +261,7 @@ class LedgerResults:
     tpcb: dict  # {clients: tps}, scale 10
     runs: dict  # {clients: RunResult}, uncontended
     hot: dict  # {clients: RunResult}
-    branches4: object  # RunResult: 4 clients at 4 branches (4 audit chains)
+    branches4: object  # RunResult: 4 clients at 4 branches (their own audit chains)
     processes4: object  # RunResult: 4 clients as 4 processes (no shared GIL)
     statements: int
     big: object  # ledger_bench.BigLedger
@@ -432,7 +432,7 @@ def render_ledger(r: LedgerResults) -> list[str]:
                  f"| uncontended 1 client: {r.runs[1].ops_per_s:,.0f} "
                  f"| {hot_one.ops_per_s / r.runs[1].ops_per_s:.2f}x | - | - |")
     b, pr = r.branches4, r.processes4
-    lines.append(f"| diagnostic: postings/s, {b.clients} clients at {b.clients} branches (one audit chain each) "
+    lines.append(f"| diagnostic: postings/s, {b.clients} clients at {b.clients} branches (their own audit chains) "
                  f"| {b.ops_per_s:,.0f} | uncontended {top} clients, one branch: {r.runs[top].ops_per_s:,.0f} "
                  f"| {b.ops_per_s / r.runs[top].ops_per_s:.2f}x | - | - |")
     lines.append(f"| diagnostic: postings/s, {pr.clients} clients as {pr.clients} processes (no shared GIL) "
