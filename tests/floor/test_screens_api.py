@@ -30,6 +30,21 @@ def test_the_inbox_page_shows_each_item_with_its_context_and_keyboard_script(cli
     assert client.get("/approvals/").status_code == 200  # the old address still works
 
 
+def test_a_requesters_name_is_shown_escaped_on_the_inbox_card(client, staff, branch):
+    """The "asked by" line is built in Python: the name must still be escaped, as the
+    template's blocktranslate did."""
+    csr = staff["csr"]
+    csr.first_name, csr.last_name = "<b>Mallory</b>", "<script>x()</script>"
+    csr.save(update_fields=["first_name", "last_name"])
+    _approval(staff, branch)
+    client.force_login(staff["supervisor2"])
+
+    html = client.get("/floor/inbox/").content.decode()
+
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
+    assert "<b>Mallory</b>" not in html and "<script>x()" not in html
+
+
 def test_deciding_from_the_inbox_under_htmx_answers_with_the_decided_card(client, staff, branch):
     approval = _approval(staff, branch)
     client.force_login(staff["supervisor"])
