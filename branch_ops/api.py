@@ -78,17 +78,21 @@ class Pagination(CursorPagination):
         return self.page_size
 
 
+def filtered_queryset(filterset):
+    """The queryset of a bound django-filter ``filterset``, or its first invalid value
+    answered as 400 ``INVALID_FILTER`` (the one way the API refuses a filter)."""
+    if not filterset.is_valid():
+        field, errors = next(iter(filterset.errors.items()))
+        raise ApplicationError(str(errors[0]), code="INVALID_FILTER", field=field)
+    return filterset.qs
+
+
 class FilterBackend(DjangoFilterBackend):
     """django-filter, with an invalid filter value answered as 400 ``INVALID_FILTER``."""
 
     def filter_queryset(self, request, queryset, view):
         filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
-        if not filterset.is_valid():
-            field, errors = next(iter(filterset.errors.items()))
-            raise ApplicationError(str(errors[0]), code="INVALID_FILTER", field=field)
-        return filterset.qs
+        return queryset if filterset is None else filtered_queryset(filterset)
 
 
 class CursorListApi(ListModelMixin, GenericAPIView):

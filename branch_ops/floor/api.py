@@ -18,10 +18,10 @@ from branch_ops.api import (
     ApprovalOutput,
     AuditEventOutput,
     CursorListApi,
+    filtered_queryset,
     render_approval,
     respond,
 )
-from branch_ops.errors import ApplicationError
 from branch_ops.floor.audit_search import AuditEventFilter, audit_csv_rows, audit_search
 from branch_ops.floor.board import branch_board
 from branch_ops.floor.inbox import approval_inbox
@@ -216,11 +216,7 @@ AUDIT_PARAMS = [
 
 
 def _filtered(request):
-    filterset = audit_search(actor=request.user, params=request.query_params)
-    if not filterset.is_valid():
-        field, errors = next(iter(filterset.errors.items()))
-        raise ApplicationError(str(errors[0]), code="INVALID_FILTER", field=field)
-    return filterset.qs
+    return filtered_queryset(audit_search(actor=request.user, params=request.query_params))
 
 
 class AuditSearchApi(CursorListApi):
