@@ -31,6 +31,7 @@ from binascii import unhexlify
 import django_otp
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -205,6 +206,9 @@ def backup_codes_generate(*, user, reason: str) -> list[str]:
     codes = ["".join(secrets.choice(BACKUP_CODE_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
              for _ in range(BACKUP_CODE_COUNT)]
     with transaction.atomic():
+        # one generation at a time per person: two at once would otherwise both replace the
+        # set (and both be shown), or both create the device (the database refuses a second)
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         device = backup_device(user)
         voided = 0
         if device is None:

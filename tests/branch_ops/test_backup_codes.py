@@ -193,3 +193,44 @@ def test_two_sign_ins_racing_with_one_code_let_only_one_in(branch):
         t.join()
     assert sorted(results) == [302, 400]
     assert twofactor.backup_codes_remaining(supervisor) == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_generations_at_once_leave_one_device_and_one_working_set(branch):
+    """Both pages show a set; only the set made last may work, and it must work."""
+    from tests.factories import make_staff
+
+    supervisor = make_staff(branch, "supervisor", "supervisor.twice")
+    make_totp_device(supervisor)
+    sets, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def generate():
+        try:
+            barrier.wait()
+            sets.append(_codes_for(supervisor))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=generate) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert StaticDevice.objects.filter(user=supervisor, name=twofactor.BACKUP_DEVICE_NAME).count() == 1
+    assert twofactor.backup_codes_remaining(supervisor) == 10
+    last = max(sets, key=lambda codes: StaticToken.objects.filter(
+        token__in=[twofactor._backup_code_hashes(c)[0] for c in codes]).count())
+    assert StaticToken.objects.filter(token__in=[twofactor._backup_code_hashes(c)[0] for c in last]).count() == 10
+
+
+def test_postgresql_refuses_a_second_backup_code_device(staff):
+    from django.db import IntegrityError, transaction
+
+    supervisor = staff["supervisor"]
+    StaticDevice.objects.create(user=supervisor, name=twofactor.BACKUP_DEVICE_NAME, confirmed=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StaticDevice.objects.create(user=supervisor, name=twofactor.BACKUP_DEVICE_NAME, confirmed=True)
