@@ -10,6 +10,7 @@ PAN (``123456******1234``); PIN issue and reset are events for the card processo
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -280,7 +281,10 @@ def _prepare(kind: str, account: BankAccount | None, data: dict) -> dict:
             raise RequestError(_("Give dates as YYYY-MM-DD."), code="INVALID_DATE", field="start") from None
         if end < start:
             raise RequestError(_("The end date is before the start date."), code="INVALID_DATE_RANGE", field="end")
-        if end > timezone.localdate() or start > timezone.localdate():
+        # "today" is the branch's: after 20:00 UTC it is already tomorrow in Dubai
+        zone = zoneinfo.ZoneInfo(account.branch.time_zone) if account is not None else None
+        today = timezone.localdate(timezone=zone)
+        if end > today or start > today:
             raise RequestError(_("A statement cannot cover days in the future."), code="STATEMENT_IN_FUTURE",
                                field="end")
         return {"start": start.isoformat(), "end": end.isoformat()}

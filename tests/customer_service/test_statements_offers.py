@@ -1,6 +1,7 @@
 import csv
 import datetime as dt
 import io
+import zoneinfo
 
 import pytest
 from django.utils import timezone
@@ -25,7 +26,7 @@ def test_statement_csv_totals_equal_the_ledger(staff):
     b = open_account(staff["csr"], staff["supervisor"])
     for amount in (12_345, 1_000):
         transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(amount, "AED"))
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(a.branch.time_zone))  # the branch's today
     sr = request_create(actor=staff["csr"], kind="statement", customer_number=a.customer.number,
                         account_number=a.number, data={"start": str(today - dt.timedelta(days=7)), "end": str(today)})
     assert sr.status == "fulfilled"
@@ -65,3 +66,18 @@ def test_offers_fit_what_the_customer_does_not_have_and_outcomes_are_recorded(st
     offer_record(actor=staff["csr"], customer_number=rich.customer.number, offer_code="savings-plus",
                  outcome="accepted")
     assert OfferOutcome.objects.get().outcome == "accepted"
+
+
+def test_a_statement_may_end_on_the_branchs_today_when_utc_is_still_on_yesterday(staff, monkeypatch):
+    """21:00 UTC is already the next day at a Dubai branch: that day is today, not the future."""
+    a = open_account(staff["csr"], staff["supervisor"])
+    assert a.branch.time_zone == "Asia/Dubai"
+    moment = dt.datetime(2026, 3, 10, 21, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    sr = request_create(actor=staff["csr"], kind="statement", customer_number=a.customer.number,
+                        account_number=a.number, data={"start": "2026-03-11", "end": "2026-03-11"})
+    assert sr.data["end"] == "2026-03-11"
+    with pytest.raises(ApplicationError) as refused:
+        request_create(actor=staff["csr"], kind="statement", customer_number=a.customer.number,
+                       account_number=a.number, data={"start": "2026-03-11", "end": "2026-03-12"})
+    assert refused.value.code == "STATEMENT_IN_FUTURE"
