@@ -2,16 +2,21 @@
 
 Everything here runs *inside* the calling service's transaction (each business service —
 a transfer, a cash deposit, a redress payment — is one ``transaction.atomic(durable=True)``
-that calls these). The order inside a posting is always the same:
+that calls these). A posting (``ledger_post``) is one statement, built entirely before it
+is sent:
 
-1. lock every ledger account touched, in ascending id order, reading each bank account's
-   status from the locked row (``lock_ledger_accounts``: one ``SELECT … FOR NO KEY UPDATE``,
-   by ids or by bank-account numbers — the only lock helper);
-2. check: amounts positive, currencies match, debits equal credits per currency, accounts
-   may be debited/credited, funds available, cash not negative;
-3. write the transaction, its entries (each with the account's new version and balance),
-   the new totals and the posting's audit and outbox rows in one statement — PostgreSQL
-   re-checks the balance, the limits and the chain at commit.
+1. it locks every ledger account touched, in ascending id order (by ids or by bank-account
+   numbers), reading each bank account's status from the locked row;
+2. from the locked rows it writes the transaction, its entries (each with the account's new
+   version and balance), the new totals and the posting's audit and outbox rows — unless an
+   account is missing or a limit would break, and then it writes nothing;
+3. it returns the locked rows as they were, and the checks run on them in Python: amounts
+   positive, currencies match, debits equal credits per currency, accounts may be
+   debited/credited, funds available, cash not negative. A refusal raises a coded error and
+   the caller's transaction rolls back. PostgreSQL re-checks the balance, the limits and the
+   audit chain at commit whatever wrote the rows.
+
+``lock_ledger_accounts`` locks accounts the same way for the other writers (holds, closing).
 """
 
 from __future__ import annotations
@@ -44,25 +49,42 @@ class LedgerError(ApplicationError):
 
 @dataclass(frozen=True)
 class Line:
-    """One side of a posting: debit or credit ``amount`` on ``account`` (a ledger account
-    or its id)."""
+    """One side of a posting: debit or credit ``amount`` on ``account``: a ledger account,
+    its id, or the number (a ``str``) of the bank account whose ledger it is."""
 
-    account: LedgerAccount | int
+    account: LedgerAccount | int | str
     side: str
     amount: Money
 
 
+@dataclass(frozen=True)
+class SqlValue:
+    """A column value that PostgreSQL works out in the posting statement itself (a row of
+    ``ledger_post(with_rows=...)`` may hold one where the value depends on what the
+    statement locks): ``sql`` is a parenthesised expression with ``%s`` for ``params``."""
+
+    sql: str
+    params: tuple = ()
+
+
+def customer_number_of(account_number: str) -> SqlValue:
+    """The number of the customer who holds bank account ``account_number`` (empty if none),
+    read by the posting statement."""
+    return SqlValue("(SELECT coalesce(min(c.number), '') FROM accounts_bankaccount b "
+                    "JOIN accounts_customer c ON c.id = b.customer_id WHERE b.number = %s)", (account_number,))
+
+
 # Locks in ascending ledger-account id order whatever the caller asked by: ids, and/or the
-# numbers of bank accounts (a transfer looks its accounts up and locks them in this one
-# statement). The rows are sorted before they are locked (LockRows runs above the Sort). The
-# numbers are turned into ids by an ARRAY(...) sub-select, which PostgreSQL runs once, before
-# the scan: a join or an IN (...) semi-join there would be re-checked after a lock wait
-# (EvalPlanQual) and could drop a row that another transaction had just updated. The bank
-# account's status comes from the locked row itself (``bank_status``, kept by a trigger): a
-# locking SELECT that waited re-reads the rows it locks but not the rows it joins, so a joined
-# status could be the one from before the wait. The joined numbers never change.
-# Every ledger column, in the model's field order, so rows become instances by
-# ``Model.from_db`` (positional: far cheaper than keyword construction).
+# numbers of bank accounts (the posting statement locks the same way). The rows are sorted
+# before they are locked (LockRows runs above the Sort). The numbers are turned into ids by
+# an ARRAY(...) sub-select, which PostgreSQL runs once, before the scan: a join or an IN (...)
+# semi-join there would be re-checked after a lock wait (EvalPlanQual) and could drop a row
+# that another transaction had just updated. The bank account's status comes from the locked
+# row itself (``bank_status``, kept by a trigger): a locking SELECT that waited re-reads the
+# rows it locks but not the rows it joins, so a joined status could be the one from before the
+# wait. The joined numbers never change. Every ledger column, in the model's field order, so
+# rows become instances by ``Model.from_db`` (positional: far cheaper than keyword
+# construction).
 _LOCK_SQL = """
 SELECT {columns}, ba.number, c.number
 FROM accounts_ledgeraccount la
@@ -126,6 +148,9 @@ def _array(values) -> str:
     costs more Python than the whole rest of a parameter's handling."""
     out = []
     for value in values:
+        if value is None:
+            out.append("NULL")
+            continue
         text = str(value)
         if not (isinstance(value, int) or text.isalnum()):
             raise ValueError(f"not an integer or a plain code: {value!r}")
@@ -140,8 +165,12 @@ def lock_ledger_accounts(ids: Iterable[int] = (), *, numbers: Iterable[str] = ()
     (None for internal accounts); ``bank_status`` is read from the locked row. An unknown
     number is simply absent from the result."""
     with _prepared_cursor() as cur:
-        cur.execute(_LOCK_SQL, [_array(sorted(set(ids))), sorted(set(numbers))])
-        rows = cur.fetchall()
+        cur.execute(_LOCK_SQL, [_array(sorted(set(ids))), _array(sorted(set(numbers)))])
+        return _locked(cur.fetchall())
+
+
+def _locked(rows) -> dict[int, LedgerAccount]:
+    """The rows of ``_LOCK_SQL`` as ledger accounts by id."""
     locked = {}
     for *columns, number, customer_number in rows:
         account = LedgerAccount.from_db(DEFAULT_DB_ALIAS, None, columns)
@@ -150,8 +179,15 @@ def lock_ledger_accounts(ids: Iterable[int] = (), *, numbers: Iterable[str] = ()
     return locked
 
 
-def _pk(account) -> int:
-    return account if isinstance(account, int) else account.pk
+def _pk(account) -> int | str:
+    """A line's account as the posting statement knows it: a ledger-account id, or a bank
+    account number."""
+    return account if isinstance(account, (int, str)) else account.pk
+
+
+def _split(key: int | str) -> tuple[int | None, str | None]:
+    """A line's account key as the (ledger id, bank account number) pair of the write's arrays."""
+    return (key, None) if isinstance(key, int) else (None, key)
 
 
 def _require_atomic() -> None:
@@ -195,7 +231,7 @@ def ledger_post(
     release_holds: dict[int, int] | None = None,
     check_status: bool = True,
     with_rows: Callable[[LedgerTransaction], Iterable[Model]] | None = None,
-    locked: dict[int, LedgerAccount] | None = None,
+    verify: Callable[[dict[int, LedgerAccount]], None] | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction. ``release_holds`` ({ledger account id: amount})
     lowers pending debits in the same step (posting a hold).
@@ -203,12 +239,19 @@ def ledger_post(
     ``with_rows(tx)`` returns unsaved rows that belong to the posting — its audit event
     (``audit_event_build``) and its outbox event (``event_build``), which may refer to
     ``tx`` by its ``public_id`` — and they are inserted by the same statement that writes
-    the ledger rows: one round trip for the whole posting, and the branch's audit-chain
-    lock taken as late as possible before COMMIT.
+    the ledger rows. A value that depends on the locked accounts is a :class:`SqlValue`.
 
-    ``locked`` is what :func:`lock_ledger_accounts` returned when the caller already locked
-    every account of the posting (a transfer locks its two accounts while looking them up);
-    otherwise this function locks them."""
+    Everything is built before any lock is taken; then one statement locks every account in
+    ascending id order and writes the posting from the rows it locked (each entry gets its
+    account's next version and the balance after it), unless the new totals would break a
+    limit that PostgreSQL's CHECK constraints hold — then it writes nothing. It returns the
+    locked rows as they were, and the checks run on them: a refusal raises a coded error (and
+    the caller's transaction rolls back whatever was written). So the lock is held for the rest
+    of one statement, the checks and the COMMIT: no client round trip in between.
+
+    ``verify(accounts)`` is the caller's own check of the locked accounts ({id: account},
+    each with ``bank_number``, ``customer_number`` and ``bank_status``), run before the
+    ledger's checks: a transfer's "no such account" and "same currency"."""
     _require_atomic()
     release_holds = release_holds or {}
     if len(lines) < 2:
@@ -223,45 +266,81 @@ def ledger_post(
     if any(per_currency.values()):
         raise LedgerError(_("Debits and credits differ: the posting does not balance."), code="UNBALANCED")
 
-    touched = {_pk(line.account) for line in lines} | set(release_holds)
-    if locked is None:
-        accounts = lock_ledger_accounts(touched)
-    elif touched <= locked.keys():
-        accounts = locked
-    else:
-        raise RuntimeError("ledger_post(locked=...) must hold every account of the posting")
+    keys = [_pk(line.account) for line in lines]
+    tx = LedgerTransaction(public_id=uuid7(), kind=kind, description=description[:200], branch=branch,
+                           created_by=actor if actor is not None and actor.is_authenticated else None,
+                           reverses=reverses, metadata=metadata or {})
+    extra_sql, extra_params = [], []
+    for i, row in enumerate(with_rows(tx) if with_rows is not None else ()):
+        sql, params = _insert_sql(row)
+        extra_sql.append(f", row{i} AS ({sql} FROM tx)")
+        extra_params.extend(params)
+    # What each line adds to its account, counted from the locked row that the statement reads:
+    # the line's place among the account's lines (its version) and the debits and credits so far
+    # (its balance after); then each account's totals.
+    # (an account's currency is that of its lines: "MIXED" when they differ, which refuses the posting)
+    entries, totals = [], {key: [0, 0, amount, 0, None] for key, amount in release_holds.items()}
+    for key, line in zip(keys, lines, strict=True):
+        total = totals.setdefault(key, [0, 0, 0, 0, None])
+        total[0 if line.side == DEBIT else 1] += line.amount.amount
+        total[3] += 1
+        total[4] = line.amount.currency if total[4] in (None, line.amount.currency) else "MIXED"
+        entries.append((key, line.side, line.amount.amount, line.amount.currency, total[3], total[0], total[1]))
+    place = {key: i for i, key in enumerate(totals, 1)}  # a line names its account by its place in the totals
+    entries = [(place[key], *rest) for key, *rest in entries]
+    write_params = [*_columns([(*_split(key), *total) for key, total in totals.items()], 7),
+                    str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
+                    Jsonb(tx.metadata, dumps=_dumps), *_columns(entries, 7), *extra_params]
+
+    with _prepared_cursor() as cursor:
+        cursor.execute(_POST_SQL.format(rows="".join(extra_sql)), write_params)
+        rows = cursor.fetchall()
+    accounts = _locked(row[:-2] for row in rows)
+    _check_posting(accounts, lines, release_holds, check_status, verify)
+    written = rows[0][-2:] if rows else (None, None)
+    if written[0] is None:  # the statement's limits and the checks above are the same rules
+        raise LedgerError(_("The posting was refused."), code="POSTING_REFUSED", status_code=409)
+    tx.pk, tx.posted_at = written
+    tx._state.adding = False
+    tx._state.db = "default"
+    transaction.on_commit(POSTINGS.labels(kind=kind).inc)  # counted only once it really committed
+    return tx
+
+
+def _check_posting(accounts: dict[int, LedgerAccount], lines: list[Line], release_holds: dict[int, int],
+                   check_status: bool, verify) -> None:
+    """The checks of a posting on its locked accounts, which they bring up to date (totals,
+    version) the way the write statement did."""
+    if verify is not None:
+        verify(accounts)
+    by_number = {account.bank_number: account for account in accounts.values() if account.bank_number}
+    line_accounts = []
     for line in lines:
-        account = accounts[_pk(line.account)]
+        key = _pk(line.account)
+        account = by_number.get(key) if isinstance(key, str) else accounts.get(key)
+        if account is None:
+            raise LedgerError(_("No such account."), code="ACCOUNT_NOT_FOUND", status_code=404)
         if account.currency_id != line.amount.currency:
             raise LedgerError(
                 _("The amount is in %(given)s but the account is in %(expected)s.")
                 % {"given": line.amount.currency, "expected": account.currency_id},
                 code="CURRENCY_MISMATCH", field="currency",
             )
+        line_accounts.append(account)
+    pairs = list(zip(line_accounts, lines, strict=True))
     if check_status:
-        _check_customer_statuses(accounts, {_pk(ln.account) for ln in lines if ln.side == DEBIT},
-                                 {_pk(ln.account) for ln in lines if ln.side == CREDIT})
+        _check_customer_statuses(accounts, {a.pk for a, ln in pairs if ln.side == DEBIT},
+                                 {a.pk for a, ln in pairs if ln.side == CREDIT})
 
     available_before = {pk: a.available for pk, a in accounts.items()}
-    # new totals, account by account, in the order of the lines
-    delta_debits: dict[int, int] = defaultdict(int)
-    delta_credits: dict[int, int] = defaultdict(int)
-    versions: dict[int, int] = {}
-    entries = []
     for pk, amount in release_holds.items():
         accounts[pk].pending_debits -= amount
-    for line in lines:
-        account = accounts[_pk(line.account)]
+    for account, line in pairs:
         if line.side == DEBIT:
             account.posted_debits += line.amount.amount
-            delta_debits[account.pk] += line.amount.amount
         else:
             account.posted_credits += line.amount.amount
-            delta_credits[account.pk] += line.amount.amount
         account.version += 1
-        versions[account.pk] = account.version
-        entries.append((account.pk, line.side, line.amount.amount, line.amount.currency, account.version,
-                        account.balance))
     for account in accounts.values():
         if account.kind == LedgerAccount.Kind.CUSTOMER and account.available < 0:
             raise LedgerError(
@@ -275,57 +354,72 @@ def ledger_post(
                 code="INSUFFICIENT_CASH", status_code=409,
             )
 
-    changed = sorted(set(versions) | set(release_holds))
-    totals = [(pk, delta_debits.get(pk, 0), delta_credits.get(pk, 0), release_holds.get(pk, 0), accounts[pk].version)
-              for pk in changed]
-    tx = LedgerTransaction(public_id=uuid7(), kind=kind, description=description[:200], branch=branch,
-                           created_by=actor if actor is not None and actor.is_authenticated else None,
-                           reverses=reverses, metadata=metadata or {})
-    extra_sql, extra_params = [], []
-    for i, row in enumerate(with_rows(tx) if with_rows is not None else ()):
-        sql, params = _insert_sql(row)
-        extra_sql.append(f", row{i} AS ({sql})")
-        extra_params.extend(params)
-    with _prepared_cursor() as cur:
-        cur.execute(_WRITE_SQL.format(rows="".join(extra_sql)),
-                    [str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
-                     Jsonb(tx.metadata, dumps=_dumps), *_columns(entries, 6), *_columns(totals, 5),
-                     *extra_params])
-        tx.pk, tx.posted_at = cur.fetchone()
-    tx._state.adding = False
-    tx._state.db = "default"
-    transaction.on_commit(POSTINGS.labels(kind=kind).inc)  # counted only once it really committed
-    return tx
 
-
-# One round trip writes the transaction, its entries and the new totals (data-modifying CTEs
-# all run); the deferred triggers check the balance at COMMIT. Entries and totals travel as
-# arrays (one per column, unnest keeps their order), so the text is the same whatever the number
-# of lines: one prepared statement per kind of extra rows, and few enough parameters for psycopg
-# to cache the statement's conversion.
-_WRITE_SQL = """
-WITH tx AS (
+# A posting in one statement. ``account``: each account the posting touches (a ledger id or a
+# bank account number, resolved once) with what the posting adds to it; ``locked``: those
+# accounts locked in ascending id order (the ids come from an ARRAY(...) sub-select, run once
+# before the scan, so a lock wait re-reads the locked rows and nothing else), with their bank
+# account's number, customer and status; ``ok``: every account exists, is in the currency of its
+# lines, and no limit of the CHECK constraints would break. The rest writes only when ``ok``: the transaction, its entries (each
+# with its account's version and the balance after it, from the locked row and what the lines
+# before it on that account added: counted in Python), the new totals and the extra rows. The
+# main SELECT reads ``locked`` first, so every lock is taken before anything is written; it
+# returns the locked rows as they were, with the new transaction's id (NULL when refused).
+# Lines and totals travel as arrays (one per column), so the text is the same whatever the
+# number of lines: one prepared statement per kind of extra rows.
+_POST_SQL = """
+WITH account AS MATERIALIZED (
+    SELECT t.i, coalesce(t.account_id, (SELECT ledger_id FROM accounts_bankaccount WHERE number = t.number)) AS id,
+           t.debits, t.credits, t.released, t.lines, t.currency
+    FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[])
+         WITH ORDINALITY AS t(account_id, number, debits, credits, released, lines, currency, i)
+), locked AS MATERIALIZED (
+    SELECT {columns}, ba.number AS bank_number, c.number AS customer_number
+    FROM accounts_ledgeraccount la
+    LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
+    LEFT JOIN accounts_customer c ON c.id = ba.customer_id
+    WHERE la.id = ANY(ARRAY(SELECT id FROM account))
+    ORDER BY la.id FOR NO KEY UPDATE OF la
+), ok AS MATERIALIZED (
+    SELECT (SELECT count(*) FROM locked) = (SELECT count(DISTINCT id) FROM account)
+           AND (SELECT count(*) FROM account) = (SELECT count(DISTINCT id) FROM account)
+           AND NOT EXISTS (
+               SELECT 1 FROM locked l JOIN account t ON t.id = l.id
+               WHERE (l.kind = 'customer' AND l.posted_credits + t.credits
+                                              < l.posted_debits + t.debits + l.pending_debits - t.released
+                                                - l.overdraft_limit)
+                  OR (l.kind IN ({cash}) AND l.posted_debits + t.debits < l.posted_credits + t.credits)
+                  OR l.pending_debits - t.released < 0
+                  OR l.currency_id <> t.currency) AS ok
+), tx AS (
     INSERT INTO accounts_ledgertransaction (public_id, kind, description, branch_id, created_by_id, reverses_id,
                                             metadata, posted_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp()) RETURNING id, posted_at
+    SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, clock_timestamp() FROM ok WHERE ok.ok
+    RETURNING id, posted_at
 ), entries AS (
     INSERT INTO accounts_ledgerentry (transaction_id, account_id, side, amount, currency_id, account_version,
                                       balance_after, posted_at)
-    SELECT tx.id, e.account_id, e.side, e.amount, e.currency, e.version, e.balance_after, clock_timestamp()
-    FROM tx, unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[])
-             AS e(account_id, side, amount, currency, version, balance_after)
+    SELECT tx.id, a.id, l.side, l.amount, l.currency, a.version + l.nth,
+           CASE WHEN a.debit_normal THEN (a.posted_debits + l.debits) - (a.posted_credits + l.credits)
+                ELSE (a.posted_credits + l.credits) - (a.posted_debits + l.debits) END,
+           clock_timestamp()
+    FROM tx, unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[])
+                 WITH ORDINALITY AS l(account, side, amount, currency, nth, debits, credits, n)
+         JOIN account ON account.i = l.account
+         JOIN locked a ON a.id = account.id
+    ORDER BY l.n
     RETURNING 1
 ), totals AS (
     UPDATE accounts_ledgeraccount a
     SET posted_debits = a.posted_debits + t.debits, posted_credits = a.posted_credits + t.credits,
-        pending_debits = a.pending_debits - t.released, version = t.version
-    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])
-         AS t(id, debits, credits, released, version)
+        pending_debits = a.pending_debits - t.released, version = a.version + t.lines
+    FROM account t, tx
     WHERE a.id = t.id
     RETURNING 1
-){rows}
-SELECT id, posted_at FROM tx
-"""
+){{rows}}
+SELECT locked.*, tx.id, tx.posted_at FROM locked LEFT JOIN tx ON true ORDER BY locked.id
+""".format(columns=", ".join(f"la.{f.column}" for f in LedgerAccount._meta.concrete_fields),
+           cash=", ".join(f"'{kind}'" for kind in sorted(LedgerAccount.CASH_KINDS)))
 
 
 def _columns(rows: list[tuple], width: int) -> list[str]:
@@ -347,19 +441,24 @@ def _insert_sql(row: Model) -> tuple[str, list]:
     if fields is None:
         fields = _INSERT_FIELDS[type(row)] = [
             f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, AutoFieldMixin))]
-    columns, params = [], []
+    columns, values, params = [], [], []
     for field in fields:
         value = field.pre_save(row, add=True)
         if isinstance(value, DatabaseDefault):
             continue
         columns.append(field.column)
-        params.append(field.get_db_prep_save(value, conn))
-    key = (meta.db_table, tuple(columns))
+        if isinstance(value, SqlValue):
+            values.append(value.sql)
+            params.extend(value.params)
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(value, conn))
+    key = (meta.db_table, tuple(columns), tuple(values))
     sql = _INSERT_SQL.get(key)
     if sql is None:
         quote = conn.ops.quote_name
-        sql = _INSERT_SQL[key] = "INSERT INTO {} ({}) VALUES ({})".format(
-            quote(meta.db_table), ", ".join(map(quote, columns)), ", ".join(["%s"] * len(columns)))
+        sql = _INSERT_SQL[key] = "INSERT INTO {} ({}) SELECT {}".format(
+            quote(meta.db_table), ", ".join(map(quote, columns)), ", ".join(values))
     return sql, params
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, ledger_post, lock_ledger_accounts
+from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, customer_number_of, ledger_post, lock_ledger_accounts
 from accounts.models import AccountHolder, BankAccount, Customer, LedgerAccount, LedgerTransaction
 from accounts.numbers import account_number_from_serial, account_number_is_valid
 from accounts.selectors import approval_describe_accounts
@@ -394,22 +394,24 @@ def _on_close_approved(approval, actor) -> None:
 
 # --- transfers ------------------------------------------------------------------------------------
 
-def _lock_accounts_for_posting(numbers: dict[str, str]) -> tuple[dict[str, LedgerAccount], dict[int, LedgerAccount]]:
-    """``{field: account number}`` -> ``{field: locked ledger account}``: the accounts are
-    looked up and row-locked by one statement (:func:`lock_ledger_accounts` by number);
-    wrong check digits or an unknown number is a clear error."""
+def _check_account_numbers(numbers: dict[str, str]) -> None:
+    """``{field: account number}``: wrong check digits are a clear error, before anything is read."""
     for field, number in numbers.items():
         if not account_number_is_valid(number):
             raise ApplicationError(_("The account number is not valid (check digits)."),
                                    code="INVALID_ACCOUNT_NUMBER", field=field)
-    locked = lock_ledger_accounts(numbers=numbers.values())
+
+
+def _found_by_field(numbers: dict[str, str], locked: dict[int, LedgerAccount]) -> dict[str, LedgerAccount]:
+    """``{field: account number}`` -> ``{field: locked ledger account}``; an unknown number is a
+    clear error on its field."""
     by_number = {account.bank_number: account for account in locked.values()}
     found = {}
     for field, number in numbers.items():
         if number not in by_number:
             raise NotFound(_("No such account."), code="ACCOUNT_NOT_FOUND", field=field)
         found[field] = by_number[number]
-    return found, locked
+    return found
 
 
 def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, description: str = "",
@@ -433,21 +435,26 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
     if from_account == to_account:
         raise ApplicationError(_("Choose two different accounts."), code="SAME_ACCOUNT", field="to_account")
     profile = require_perm(actor, Perm.POST_TRANSFER)
-    found, locked = _lock_accounts_for_posting({"from_account": from_account, "to_account": to_account})
-    source, target = found["from_account"], found["to_account"]
-    if source.currency_id != target.currency_id:
-        raise LedgerError(_("Both accounts must be in the same currency; use a currency exchange."),
-                          code="CURRENCY_MISMATCH", field="to_account")
+    numbers = {"from_account": from_account, "to_account": to_account}
+    _check_account_numbers(numbers)
+
+    def verify(locked: dict[int, LedgerAccount]) -> None:
+        found = _found_by_field(numbers, locked)
+        if found["from_account"].currency_id != found["to_account"].currency_id:
+            raise LedgerError(_("Both accounts must be in the same currency; use a currency exchange."),
+                              code="CURRENCY_MISMATCH", field="to_account")
+
     details = {"from": from_account, "to": to_account, **amount.as_dict()}
+    # the accounts are looked up, locked and written by number, in one round trip (ledger_post)
     tx = ledger_post(
         kind="transfer", actor=actor, branch=profile.branch, description=description,
-        lines=[Line(source.pk, DEBIT, amount), Line(target.pk, CREDIT, amount)],
-        metadata=details, locked=locked,
+        lines=[Line(from_account, DEBIT, amount), Line(to_account, CREDIT, amount)],
+        metadata=details, verify=verify,
         with_rows=lambda tx: [
             event_build(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
                         payload={**details, "description": description}),
             audit_event_build(actor=actor, action="transfer.posted", obj=tx,
-                              customer_ref=source.customer_number, after=details),
+                              customer_ref=customer_number_of(from_account), after=details),
         ],
     )
     return tx

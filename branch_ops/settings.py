@@ -111,6 +111,12 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
+# The ledger's posting statements are the only server-side prepared statements (Django's own
+# queries bind on the client and are never prepared). Their generic plan is the right one, and
+# PostgreSQL's default choice kept planning them again on every posting (half a millisecond each).
+# PL/pgSQL and foreign-key checks keep their plans as they would after their first runs anyway.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, sessions, lockout -----------------------------------------------------------

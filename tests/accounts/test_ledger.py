@@ -186,6 +186,28 @@ def test_currency_mismatch_is_refused(staff, accounts_pair):
     assert err.value.code == "CURRENCY_MISMATCH"
 
 
+def test_one_account_in_two_currencies_or_named_twice_is_refused_and_nothing_is_written(staff, accounts_pair):
+    """The posting statement writes nothing when an account's lines disagree on the currency or
+    when a line names an account by number that another line names by id; the coded error
+    comes from the checks on the locked rows."""
+    a, b = accounts_pair
+    usd = open_account(staff["csr"], staff["supervisor"], currency="USD")
+    fund(usd, 1_000)
+    before = LedgerEntry.objects.count()
+    with pytest.raises(LedgerError) as err, transaction.atomic():
+        ledger_post(kind="x", lines=[Line(a.ledger, DEBIT, Money(10, "AED")), Line(a.ledger, DEBIT, Money(10, "USD")),
+                                     Line(b.ledger, CREDIT, Money(10, "AED")), Line(usd.ledger, CREDIT, Money(10, "USD"))])
+    assert err.value.code == "CURRENCY_MISMATCH"
+    with pytest.raises(LedgerError) as err, transaction.atomic():
+        ledger_post(kind="x", lines=[Line(a.ledger_id, DEBIT, Money(10, "AED")), Line(a.number, CREDIT, Money(5, "AED")),
+                                     Line(b.number, CREDIT, Money(5, "AED"))])
+    assert err.value.code == "POSTING_REFUSED"
+    with pytest.raises(LedgerError) as err, transaction.atomic():
+        ledger_post(kind="x", lines=[Line(a.number, DEBIT, Money(10, "AED")), Line("000999999999", CREDIT, Money(10, "AED"))])
+    assert err.value.code == "ACCOUNT_NOT_FOUND"
+    assert LedgerEntry.objects.count() == before
+
+
 def test_unbalanced_or_single_entry_postings_are_refused_by_the_service(accounts_pair):
     a, b = accounts_pair
     with pytest.raises(LedgerError) as err, transaction.atomic():
