@@ -320,10 +320,9 @@ def branch_actors(clients: int) -> list:
 # where the time of one transfer_post goes, under cProfile: (label, module file, function name)
 _PHASES = [
     ("transfer_post, all of it", "accounts/services.py", "transfer_post"),
-    ("  _lock_accounts_for_posting (look up and lock both accounts: one SELECT)", "accounts/services.py",
-     "_lock_accounts_for_posting"),
-    ("  ledger_post (checks, then one statement: transaction, entries, totals, audit, outbox)",
-     "accounts/ledger.py", "ledger_post"),
+    ("  ledger_post (one statement: look up and lock both accounts, write transaction, entries, totals, "
+     "audit, outbox; then the checks)", "accounts/ledger.py", "ledger_post"),
+    ("    _check_posting (the checks, on the locked rows)", "accounts/ledger.py", "_check_posting"),
     ("    audit_event_build", "branch_ops/audit.py", "audit_event_build"),
     ("    event_build", "branch_ops/outbox.py", "event_build"),
     ("  COMMIT (deferred balance triggers + WAL flush)", "psycopg/connection.py", "commit"),

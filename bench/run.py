@@ -263,6 +263,7 @@ class LedgerResults:
     hot: dict  # {clients: RunResult}
     branches4: object  # RunResult: 4 clients at 4 branches (their own audit chains)
     processes4: object  # RunResult: 4 clients as 4 processes (no shared GIL)
+    hot_processes4: object  # RunResult: 4 processes, all crediting the hot account
     statements: int
     big: object  # ledger_bench.BigLedger
     reads: object  # ledger_bench.Reads
@@ -313,6 +314,9 @@ def measure_ledger(params: dict, seconds: int, profile: bool, shared: dict) -> L
     say(f"  transfer_post, {n} clients as {n} processes (diagnostic), {seconds}s ...")
     processes = lb.postings_rate(n, seconds, WARMUP_SECONDS, processes=True)
     say(f"    {processes.ops_per_s:,.0f} postings/s ({processes.note()})")
+    say(f"  transfer_post, {n} clients as {n} processes, all crediting the hot account (diagnostic), {seconds}s ...")
+    hot_processes = lb.postings_rate(n, seconds, WARMUP_SECONDS, hot=True, processes=True)
+    say(f"    {hot_processes.ops_per_s:,.0f} postings/s ({hot_processes.note()})")
     say("  transfer_post, one client, plain and under cProfile ...")
     profiled = lb.profile_transfers()
     for label, ms, share in profiled.phases:
@@ -324,6 +328,7 @@ def measure_ledger(params: dict, seconds: int, profile: bool, shared: dict) -> L
     say("  reads on the hot account ...")
     reads = lb.measure_reads(big)
     return LedgerResults(tpcb=tpcb, runs=runs, hot=hot, branches4=branches, processes4=processes,
+                         hot_processes4=hot_processes,
                          statements=statements, big=big, reads=reads, seconds=seconds, profile=profiled)
 
 
@@ -438,6 +443,10 @@ def render_ledger(r: LedgerResults) -> list[str]:
     lines.append(f"| diagnostic: postings/s, {pr.clients} clients as {pr.clients} processes (no shared GIL) "
                  f"| {pr.ops_per_s:,.0f} | TPC-B {pr.clients} clients: {r.tpcb[pr.clients]:,.0f} tps "
                  f"| {pr.ops_per_s / r.tpcb[pr.clients]:.2f}x | - | - |")
+    hp = r.hot_processes4
+    lines.append(f"| diagnostic: hot account, {hp.clients} clients as {hp.clients} processes "
+                 f"| {hp.ops_per_s:,.0f} | uncontended {pr.clients} processes: {pr.ops_per_s:,.0f} "
+                 f"| {hp.ops_per_s / pr.ops_per_s:.2f}x | - | - |")
     rd = r.reads
     floor = rd.select1.median_ms
     read_ms = summary_table.READ_TARGET_MS
@@ -454,14 +463,15 @@ def render_ledger(r: LedgerResults) -> list[str]:
         "",
     ]
     big, rep, prof = r.big, r.big.verify_report, r.profile
-    runs = [*r.runs.values(), *r.hot.values(), b, pr]
+    runs = [*r.runs.values(), *r.hot.values(), b, pr, r.hot_processes4]
     lines += [
         "- CPU during the posting runs (cores busy; the machine has "
         f"{os.cpu_count()}): "
         + "; ".join(f"{n} client{'s' if n > 1 else ''}: client {run.client_cpu:.2f}, machine {run.machine_cpu:.2f}"
                     for n, run in r.runs.items())
         + f"; hot {top} clients: client {hot_top.client_cpu:.2f}, machine {hot_top.machine_cpu:.2f}"
-        + f"; {pr.clients} processes: machine {pr.machine_cpu:.2f}.",
+        + f"; {pr.clients} processes: machine {pr.machine_cpu:.2f}"
+        + f"; hot, {pr.clients} processes: machine {r.hot_processes4.machine_cpu:.2f}.",
         f"- errors during the posting runs: {sum(x.errors for x in runs)}"
         + (f" (first: {next(x.first_error for x in runs if x.errors)[:120]})" if any(x.errors for x in runs) else "")
         + ".",
