@@ -432,6 +432,8 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
     _in_transaction("transfer_post_in_transaction")
     if amount.amount <= 0:
         raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
+    # the check digits accept a number typed in groups ("0001 0000 0114"); the ledger knows it without spaces
+    from_account, to_account = str(from_account).replace(" ", ""), str(to_account).replace(" ", "")
     if from_account == to_account:
         raise ApplicationError(_("Choose two different accounts."), code="SAME_ACCOUNT", field="to_account")
     profile = require_perm(actor, Perm.POST_TRANSFER)

@@ -4,7 +4,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from accounts.models import BankAccount, Customer
+from accounts.models import BankAccount, Customer, LedgerAccount
 from branch_ops.models import Approval, AuditEvent
 from tests.accounts.conftest import fund, open_account
 from tests.factories import CustomerFactory
@@ -127,6 +127,23 @@ def test_bad_transfer_amounts_are_refused(api, staff, amount, status, code):
                                                                "amount": amount}, format="json", **_key())
     assert response.status_code == status, response.content
     assert response.json()["code"] == code
+
+
+def test_a_transfer_takes_account_numbers_typed_in_groups(api, staff, accounts_pair):
+    """The check digits accept "0001 0000 0114"; the transfer posts to that account (it was a
+    500 once the number went into the posting statement as typed)."""
+    a, b = accounts_pair
+    grouped = " ".join(b.number[i:i + 4] for i in range(0, 12, 4))
+    response = api(staff["teller"]).post("/api/v1/transfers/", {"from_account": a.number, "to_account": grouped,
+                                                               "amount": {"amount": 700, "currency": "AED"}},
+                                         format="json", **_key())
+    assert response.status_code == 201, response.content
+    assert LedgerAccount.objects.get(pk=b.ledger_id).balance == 700
+    a_grouped = " ".join(a.number[i:i + 4] for i in range(0, 12, 4))
+    same = api(staff["teller"]).post("/api/v1/transfers/", {"from_account": a.number, "to_account": a_grouped,
+                                                           "amount": {"amount": 1, "currency": "AED"}},
+                                     format="json", **_key())
+    assert same.json()["code"] == "SAME_ACCOUNT"
 
 
 def test_freeze_needs_a_supervisor_and_then_blocks_debits(api, staff, accounts_pair):
