@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +19,7 @@ from accounts import selectors, services
 from accounts.models import BankAccount, Customer
 from branch_ops import idempotency
 from branch_ops.api import IDEMPOTENCY_PARAM, IDEMPOTENCY_REQUIRED, ApprovalOutput, respond
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError
 from branch_ops.money import Money
 from branch_ops.roles import Perm
@@ -354,8 +354,7 @@ class AccountStatementApi(APIView):
                    responses=StatementOutput, summary="Statement: opening balance, lines with running balance, closing")
     def get(self, request, number: str):
         account = selectors.account_detail(actor=request.user, number=number)
-        today = timezone.localdate()
-        end = _date_param(request, "end", today)
+        end = _date_param(request, "end", branch_day(account.branch))  # the branch's today, as on the screen
         start = _date_param(request, "start", end - dt.timedelta(days=30))
         try:
             limit = min(max(int(request.query_params.get("limit", 100)), 1), 500)

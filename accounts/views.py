@@ -9,7 +9,6 @@ above the form) with its HTTP status.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,7 +16,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import replace_url
@@ -35,6 +33,7 @@ from accounts.services import CUSTOMER_FIELDS
 from branch_ops import idempotency
 from branch_ops.access import require_perm
 from branch_ops.approvals import approval_kind_get
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError, NotFound
 from branch_ops.money import Money
 from branch_ops.roles import Perm
@@ -221,7 +220,7 @@ def _statement_form(request, account) -> StatementForm:
     """The date range asked for, or the last days up to today in the account's branch zone."""
     if "start" in request.GET or "end" in request.GET:
         return StatementForm(request.GET)
-    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(account.branch.time_zone))
+    today = branch_day(account.branch)
     start = today - dt.timedelta(days=STATEMENT_DEFAULT_DAYS - 1)
     return StatementForm({"start": start.isoformat(), "end": today.isoformat(), "after": request.GET.get("after", "")})
 

@@ -8,6 +8,8 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from branch_ops.models import Branch, Holiday
 
 DEFAULT_WEEKEND = (5, 6)  # Saturday, Sunday
@@ -49,6 +51,12 @@ class Calendar:
             if self.is_business_day(current):
                 count += 1
         return count
+
+
+def branch_day(branch: Branch, now: dt.datetime | None = None) -> dt.date:
+    """The branch's local date at ``now`` (default: now). After 20:00 UTC it is already
+    tomorrow in Dubai: "today" for a branch is always this, never the server's date."""
+    return timezone.localdate(now, timezone=zoneinfo.ZoneInfo(branch.time_zone))
 
 
 def branch_calendar(branch: Branch) -> Calendar:

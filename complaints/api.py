@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.api import MoneySerializer
 from branch_ops import idempotency
 from branch_ops.api import IDEMPOTENCY_PARAM, IDEMPOTENCY_REQUIRED, CursorListApi, respond
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError
 from branch_ops.roles import Perm
 from complaints import selectors, services
@@ -235,7 +236,8 @@ class ComplaintReportApi(APIView):
                    responses={(200, "application/json"): ComplaintReportOutput, (200, "text/csv"): OpenApiTypes.STR},
                    summary="Complaint figures of the branch for a period")
     def get(self, request):
-        today = timezone.localdate()
+        profile = getattr(request.user, "staff", None)
+        today = branch_day(profile.branch) if profile is not None else timezone.localdate()
         dates = {}
         for name, default in (("start", today - dt.timedelta(days=30)), ("end", today)):
             try:

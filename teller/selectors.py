@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import LedgerAccount
 from branch_ops.access import require_perm, staff_profile
+from branch_ops.business_days import branch_day
 from branch_ops.errors import Forbidden, NotFound
 from branch_ops.roles import Perm
 from teller.models import CashOperation, DrawerCash, DrawerHolding, DrawerSession, ExchangeRate, VaultTransfer
@@ -80,11 +81,9 @@ def rate_board(*, actor) -> list[ExchangeRate]:
 # --- rate history, quotes, payments, cash alerts (the screens' further reads) ----------------------
 
 import uuid  # noqa: E402
-import zoneinfo  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
 from django.db.models import Prefetch  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
 from branch_ops.money import Money  # noqa: E402
 from teller.models import ExchangeQuote, LargeCashReport, OutgoingPayment, StructuringAlert  # noqa: E402
@@ -151,7 +150,7 @@ def cash_alerts(*, actor, days: int = CASH_ALERT_DAYS) -> CashAlerts:
     days, newest first, for the supervisor's review."""
     profile = require_perm(actor, Perm.VIEW_BRANCH_QUEUES)
     branch = profile.branch
-    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(branch.time_zone))
+    today = branch_day(branch)
     since = today - timedelta(days=days)
     structuring = list(StructuringAlert.objects.filter(branch=branch, business_date__gte=since)
                        .select_related("customer", "reviewed_by")

@@ -4,11 +4,11 @@ the branch's data (see ``bench/floor_bench.py``)."""
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 
 from django.utils import timezone
 
+from branch_ops.business_days import branch_day
 from branch_ops.floor.inbox import inbox_queryset
 from branch_ops.floor.scope import floor_branch
 from branch_ops.models import Branch
@@ -44,7 +44,7 @@ def branch_board(*, actor, branch_code: str | None = None, now=None) -> Board:
     the branch named)."""
     branch = floor_branch(user=actor, perm=Perm.VIEW_BRANCH_QUEUES, code=branch_code)
     now = now or timezone.now()
-    today = timezone.localdate(now, timezone=zoneinfo.ZoneInfo(branch.time_zone))
+    today = branch_day(branch, now)
     drawers = branch_drawers(branch)
     variances = [{"drawer": s.drawer.code, "teller": s.teller.get_username(), "currency": cur, "variance": int(v)}
                  for s in sessions_of_day(branch, day=today) for cur, v in sorted((s.variance or {}).items())

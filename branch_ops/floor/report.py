@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError
 from branch_ops.floor.scope import floor_branch
 from branch_ops.models import Branch
@@ -44,7 +45,7 @@ class DailyReport:
 
 def report_day(value, branch: Branch) -> dt.date:
     """Parse a day (``YYYY-MM-DD``; empty means today) and refuse a future one."""
-    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(branch.time_zone))
+    today = branch_day(branch)
     if value in (None, ""):
         return today
     if isinstance(value, dt.date):

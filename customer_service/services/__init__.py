@@ -10,7 +10,6 @@ PAN (``123456******1234``); PIN issue and reset are events for the card processo
 from __future__ import annotations
 
 import re
-import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -26,6 +25,7 @@ from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
 from branch_ops.audit import audit_event_write
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError, Conflict, Forbidden, NotFound
 from branch_ops.money import ROUNDING
 from branch_ops.outbox import event_publish
@@ -282,8 +282,7 @@ def _prepare(kind: str, account: BankAccount | None, data: dict) -> dict:
         if end < start:
             raise RequestError(_("The end date is before the start date."), code="INVALID_DATE_RANGE", field="end")
         # "today" is the branch's: after 20:00 UTC it is already tomorrow in Dubai
-        zone = zoneinfo.ZoneInfo(account.branch.time_zone) if account is not None else None
-        today = timezone.localdate(timezone=zone)
+        today = branch_day(account.branch) if account is not None else timezone.localdate()
         if end > today or start > today:
             raise RequestError(_("A statement cannot cover days in the future."), code="STATEMENT_IN_FUTURE",
                                field="end")

@@ -25,6 +25,7 @@ from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
 from branch_ops.audit import audit_event_build, audit_event_write
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError, Conflict, Forbidden, NotFound
 from branch_ops.models import Approval, Currency
 from branch_ops.money import Money, minor_units, round_to_minor
@@ -61,9 +62,7 @@ class CashError(ApplicationError):
 # --- helpers -------------------------------------------------------------------------------------------
 
 def _business_date(branch):
-    import zoneinfo
-
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(branch.time_zone)).date()
+    return branch_day(branch)
 
 
 def _reference(branch) -> str:

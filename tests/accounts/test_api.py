@@ -201,3 +201,14 @@ def test_looking_at_an_account_is_audited(api, staff):
     api(staff["teller"]).get(f"/api/v1/accounts/{account.number}/balance/")
     assert AuditEvent.objects.filter(action="account.viewed", actor=staff["teller"],
                                      customer_ref=account.customer.number).exists()
+
+
+def test_the_statement_api_ends_on_the_branchs_today_like_the_screen(api, staff, monkeypatch):
+    """Without dates, the API's statement ends on the branch's today (as the screen's does): at
+    21:00 UTC that is already the next day in Dubai, whose entries the server's date would miss."""
+    a = open_account(staff["csr"], staff["supervisor"])
+    assert a.branch.time_zone == "Asia/Dubai"
+    moment = dt.datetime(2026, 3, 10, 21, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    st = api(staff["teller"]).get(f"/api/v1/accounts/{a.number}/statement/").json()
+    assert (st["start"], st["end"]) == ("2026-02-09", "2026-03-11")

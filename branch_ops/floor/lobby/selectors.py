@@ -15,10 +15,10 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError
 from branch_ops.floor.lobby.models import Counter, LobbyService, Ticket
 from branch_ops.floor.lobby.reference_data import SERVICE_LABELS
-from branch_ops.floor.lobby.services import branch_day
 from branch_ops.models import Branch
 
 #: tickets the lobby display shows (most recently called first)

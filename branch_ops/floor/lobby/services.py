@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-import zoneinfo
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -26,6 +25,7 @@ from django.utils.translation import gettext as _
 from branch_ops import idempotency
 from branch_ops.access import require_perm
 from branch_ops.audit import audit_event_write
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError, Conflict, Forbidden, NotFound
 from branch_ops.floor.lobby.models import LANGUAGE_CODES, Counter, LobbyService, PriorityRule, Ticket
 from branch_ops.models import Branch
@@ -40,11 +40,6 @@ _SERVED_REF = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 class LobbyError(ApplicationError):
     status_code = 400
-
-
-def branch_day(branch: Branch, now: dt.datetime | None = None) -> dt.date:
-    """The branch's local date at ``now``: tickets are numbered per day of the branch."""
-    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(branch.time_zone)).date()
 
 
 # --- helpers ------------------------------------------------------------------------------------------
