@@ -115,8 +115,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactio
 # queries bind on the client and are never prepared). Their generic plan is the right one, and
 # PostgreSQL's default choice kept planning them again on every posting (half a millisecond each).
 # PL/pgSQL and foreign-key checks keep their plans as they would after their first runs anyway.
-_db_options = DATABASES["default"].setdefault("OPTIONS", {})
-_db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+# pgbouncer refuses the libpq "options" startup parameter: behind it, set
+# DJANGO_DB_GENERIC_PLANS=0 and give the role the setting instead (docs/scaling.md).
+if env.bool("DJANGO_DB_GENERIC_PLANS", default=True):
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, sessions, lockout -----------------------------------------------------------
