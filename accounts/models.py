@@ -116,7 +116,9 @@ class LedgerAccount(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT)
+    # no index of its own: nothing looks ledger accounts up by currency alone (the entries'
+    # foreign key uses the (id, currency) key below)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, db_index=False)
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     name = models.CharField(max_length=120)
     debit_normal = models.BooleanField()
@@ -156,6 +158,9 @@ class LedgerAccount(models.Model):
                 | Q(debit_normal=False, kind__in=["customer", "fees", "clearing"]),
                 name="ledger_normal_side_by_kind",
             ),
+            # the key an entry's (account, currency) refers to: an entry is in its account's
+            # currency (the foreign key entry_currency_is_account_currency, migration 0008)
+            models.UniqueConstraint(fields=["id", "currency"], name="ledger_account_id_currency"),
             # one internal account of each kind per branch and currency
             models.UniqueConstraint(
                 fields=["branch", "kind", "currency"],
@@ -275,11 +280,18 @@ class LedgerEntry(models.Model):
     # Every index here is written by every posting, so there are only the ones reads use:
     # the account's lookups go through (account, version) and (account, posted_at, id), and
     # nothing looks entries up by currency.
+    # ``account`` and ``currency`` are held by one composite foreign key instead of one each,
+    # (account_id, currency_id) -> the ledger account's (id, currency_id) (migration 0008):
+    # an entry exists only on an existing account and in that account's currency, and the
+    # account's currency is a known one (its own foreign key). One key check per entry at
+    # COMMIT, where there were two and a trigger's query.
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries", db_index=False,
+                                db_constraint=False)
     side = models.CharField(max_length=1, choices=Side.choices)
     amount = models.BigIntegerField()
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+", db_index=False)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 db_constraint=False)
     account_version = models.BigIntegerField()
     balance_after = models.BigIntegerField()
     posted_at = models.DateTimeField(db_default=Now())

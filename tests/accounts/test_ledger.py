@@ -65,10 +65,12 @@ def _raw_entry(cur, tx_id, account_id, side, amount, version):
                 [tx_id, account_id, side, amount, version])
 
 
+@pytest.mark.parametrize("stay_immediate", [False, True])
 @pytest.mark.django_db(transaction=True)
-def test_an_entry_added_after_a_passed_balance_check_is_checked_again_at_commit(staff):
+def test_an_entry_added_after_a_passed_balance_check_is_checked_again_at_commit(staff, stay_immediate):
     """The balance is checked once per ledger transaction at COMMIT; an entry inserted after
-    a check that passed (constraints made IMMEDIATE in between) must not ride on it."""
+    a check that passed (constraints made IMMEDIATE in between) must not ride on it: neither
+    at COMMIT nor, with the constraints left IMMEDIATE, at the end of its own statement."""
     a = open_account(staff["csr"], staff["supervisor"])
     suspense = internal_account(branch=a.branch, kind="suspense", currency="AED")
     before = LedgerEntry.objects.count()
@@ -80,7 +82,8 @@ def test_an_entry_added_after_a_passed_balance_check_is_checked_again_at_commit(
             _raw_entry(cur, tx_id, suspense.pk, "D", 100, 2001)
             _raw_entry(cur, tx_id, a.ledger_id, "C", 100, 2001)
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the check runs now, and passes
-            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+            if not stay_immediate:
+                cur.execute("SET CONSTRAINTS ALL DEFERRED")
             _raw_entry(cur, tx_id, a.ledger_id, "C", 1, 2002)
     assert LedgerEntry.objects.count() == before
     assert ledger_verify().ok
@@ -108,8 +111,13 @@ def test_two_balanced_raw_transactions_in_one_commit_are_both_checked(staff):
 def test_raw_sql_entry_in_another_currency_than_its_account_is_refused(staff):
     a = open_account(staff["csr"], staff["supervisor"])
     usd = internal_account(branch=a.branch, kind="suspense", currency="USD")
-    with pytest.raises(IntegrityError, match="differs"):
+    before = LedgerEntry.objects.count()
+    with pytest.raises(IntegrityError, match="entry_currency_is_account_currency"):
         _raw_tx([(usd.pk, "D", 100, "AED", 1), (a.ledger_id, "C", 100, "AED", 1)])
+    # the same key refuses an entry on no account at all
+    with pytest.raises(IntegrityError, match="entry_currency_is_account_currency"):
+        _raw_tx([(usd.pk + 10_000, "D", 100, "AED", 1), (a.ledger_id, "C", 100, "AED", 1)])
+    assert LedgerEntry.objects.count() == before
 
 
 @pytest.mark.parametrize("sql", [
