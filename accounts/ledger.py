@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.postgresql.psycopg_any import Jsonb
-from django.db.models import F, Model
+from django.db.models import F, Field, JSONField, Model
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.fields import AutoFieldMixin
 from django.utils.translation import gettext as _
@@ -39,6 +39,7 @@ from branch_ops.errors import ApplicationError, Conflict
 from branch_ops.ids import uuid7
 from branch_ops.metrics import POSTINGS
 from branch_ops.money import Money
+from branch_ops.rows import NewRow
 
 DEBIT, CREDIT = "D", "C"
 
@@ -230,14 +231,14 @@ def ledger_post(
     metadata: dict | None = None,
     release_holds: dict[int, int] | None = None,
     check_status: bool = True,
-    with_rows: Callable[[LedgerTransaction], Iterable[Model]] | None = None,
+    with_rows: Callable[[LedgerTransaction], Iterable[Model | NewRow]] | None = None,
     verify: Callable[[dict[int, LedgerAccount]], None] | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction. ``release_holds`` ({ledger account id: amount})
     lowers pending debits in the same step (posting a hold).
 
     ``with_rows(tx)`` returns unsaved rows that belong to the posting — its audit event
-    (``audit_event_build``) and its outbox event (``event_build``), which may refer to
+    (``audit_event_row``) and its outbox event (``event_row``), which may refer to
     ``tx`` by its ``public_id`` — and they are inserted by the same statement that writes
     the ledger rows. A value that depends on the locked accounts is a :class:`SqlValue`.
 
@@ -430,12 +431,45 @@ def _columns(rows: list[tuple], width: int) -> list[str]:
 
 _INSERT_FIELDS: dict[type, list] = {}
 _INSERT_SQL: dict[tuple, str] = {}
+_ROW_COLUMNS: dict[type, dict[str, tuple[str, Field | None]]] = {}
 
 
-def _insert_sql(row: Model) -> tuple[str, list]:
+def _row_sql(row: NewRow) -> tuple[str, list]:
+    """``INSERT`` of a :class:`NewRow`: its values go as they are, but for JSON fields,
+    which Django's field adapts (as its own INSERT would)."""
+    columns = _ROW_COLUMNS.get(row.model)
+    if columns is None:
+        columns = _ROW_COLUMNS[row.model] = {
+            f.attname: (f.column, f if isinstance(f, JSONField) else None) for f in row.model._meta.concrete_fields}
+    conn, names, values, params = _conn(), [], [], []
+    for name, value in row.values.items():
+        column, json_field = columns[name]
+        names.append(column)
+        if isinstance(value, SqlValue):
+            values.append(value.sql)
+            params.extend(value.params)
+        else:
+            values.append("%s")
+            params.append(value if json_field is None else json_field.get_db_prep_save(value, conn))
+    return _cached_insert(row.model._meta.db_table, names, values), params
+
+
+def _cached_insert(table: str, columns: list[str], values: list[str]) -> str:
+    key = (table, tuple(columns), tuple(values))
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        quote = _conn().ops.quote_name
+        sql = _INSERT_SQL[key] = "INSERT INTO {} ({}) SELECT {}".format(
+            quote(table), ", ".join(map(quote, columns)), ", ".join(values))
+    return sql
+
+
+def _insert_sql(row: Model | NewRow) -> tuple[str, list]:
     """``INSERT`` of one unsaved model instance, values prepared as Django's own INSERT
     prepares them (``pre_save``, ``get_db_prep_save``); database defaults and the
     auto-increment key are left to PostgreSQL."""
+    if isinstance(row, NewRow):
+        return _row_sql(row)
     meta, conn = row._meta, _conn()
     fields = _INSERT_FIELDS.get(type(row))
     if fields is None:
@@ -453,13 +487,7 @@ def _insert_sql(row: Model) -> tuple[str, list]:
         else:
             values.append("%s")
             params.append(field.get_db_prep_save(value, conn))
-    key = (meta.db_table, tuple(columns), tuple(values))
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
-        quote = conn.ops.quote_name
-        sql = _INSERT_SQL[key] = "INSERT INTO {} ({}) SELECT {}".format(
-            quote(meta.db_table), ", ".join(map(quote, columns)), ", ".join(values))
-    return sql, params
+    return _cached_insert(meta.db_table, columns, values), params
 
 
 def _dumps(value) -> str:

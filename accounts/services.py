@@ -19,11 +19,11 @@ from accounts.selectors import approval_describe_accounts
 from branch_ops import idempotency
 from branch_ops.access import require_perm
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
-from branch_ops.audit import audit_event_build, audit_event_write
+from branch_ops.audit import audit_event_row, audit_event_write
 from branch_ops.errors import ApplicationError, Conflict, NotFound
 from branch_ops.models import Approval, Branch, Currency
 from branch_ops.money import Money
-from branch_ops.outbox import event_build, event_publish
+from branch_ops.outbox import event_publish, event_row
 from branch_ops.roles import Perm
 
 ACCOUNT_OPEN = "account.open"
@@ -453,9 +453,9 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
         lines=[Line(from_account, DEBIT, amount), Line(to_account, CREDIT, amount)],
         metadata=details, verify=verify,
         with_rows=lambda tx: [
-            event_build(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
+            event_row(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
                         payload={**details, "description": description}),
-            audit_event_build(actor=actor, action="transfer.posted", obj=tx,
+            audit_event_row(actor=actor, action="transfer.posted", obj=tx,
                               customer_ref=customer_number_of(from_account), after=details),
         ],
     )

@@ -323,8 +323,8 @@ _PHASES = [
     ("  ledger_post (one statement: look up and lock both accounts, write transaction, entries, totals, "
      "audit, outbox; then the checks)", "accounts/ledger.py", "ledger_post"),
     ("    _check_posting (the checks, on the locked rows)", "accounts/ledger.py", "_check_posting"),
-    ("    audit_event_build", "branch_ops/audit.py", "audit_event_build"),
-    ("    event_build", "branch_ops/outbox.py", "event_build"),
+    ("    audit_event_row", "branch_ops/audit.py", "audit_event_row"),
+    ("    event_row", "branch_ops/outbox.py", "event_row"),
     ("  COMMIT (deferred balance triggers + WAL flush)", "psycopg/connection.py", "commit"),
     ("  waiting on PostgreSQL: psycopg's wait, every statement", "psycopg/connection.py", "wait"),
 ]

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
+from branch_ops.ids import uuid7
 from branch_ops.models import AuditEvent, Branch
 from branch_ops.request_context import current_request_id
+from branch_ops.rows import NewRow
 
 
 def _jsonable(value: dict | None) -> dict:
@@ -35,7 +37,7 @@ def _jsonable(value: dict | None) -> dict:
     return clean(json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder)))
 
 
-def audit_event_build(
+def audit_event_row(
     *,
     actor,
     action: str,
@@ -48,30 +50,41 @@ def audit_event_build(
     customer_ref: str = "",
 ) -> AuditEvent:
     """The event that records that ``actor`` did ``action`` to ``obj`` (or
-    ``object_type``/``object_id``), not saved yet: :func:`audit_event_write` saves it, and
-    the ledger writes it in its own posting statement (``ledger_post(with_rows=...)``).
+    ``object_type``/``object_id``), as the row to insert: the ledger writes it in its own
+    posting statement (``ledger_post(with_rows=...)``); :func:`audit_event_build` gives it as
+    an unsaved instance and :func:`audit_event_write` saves it.
 
     ``before``/``after`` hold only what changed. The actor's role and branch are taken from
     their staff profile; ``branch`` overrides the branch (e.g. a superuser acting on one).
+    ``customer_ref`` may be a value the posting statement reads (``accounts.ledger.SqlValue``).
+    PostgreSQL sets the chain's fields (``chain_key``, ``seq``, the hashes) and the time.
     """
-    profile = getattr(actor, "staff", None) if actor is not None and actor.is_authenticated else None
+    authenticated = actor is not None and actor.is_authenticated
+    profile = getattr(actor, "staff", None) if authenticated else None
     if obj is not None:
         object_type = object_type or f"{obj._meta.app_label}.{obj._meta.model_name}"
         object_id = object_id or str(getattr(obj, "public_id", None) or getattr(obj, "code", None) or obj.pk)
     if branch is None and profile is not None:
         branch = profile.branch
-    return AuditEvent(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_role=profile.role if profile is not None else ("superuser" if getattr(actor, "is_superuser", False) else ""),
-        branch=branch,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        customer_ref=customer_ref,
-        before=_jsonable(before),
-        after=_jsonable(after),
-        request_id=current_request_id(),
-    )
+    return NewRow(AuditEvent, {
+        "public_id": uuid7(), "chain_key": 0, "seq": 0,
+        "actor_id": actor.pk if authenticated else None,
+        "actor_role": profile.role if profile is not None else ("superuser" if getattr(actor, "is_superuser", False) else ""),
+        "branch_id": branch.pk if branch is not None else None,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "customer_ref": customer_ref,
+        "before": _jsonable(before),
+        "after": _jsonable(after),
+        "request_id": current_request_id(),
+        "prev_hash": "", "hash": "",
+    })
+
+
+def audit_event_build(**kwargs) -> AuditEvent:
+    """:func:`audit_event_row` as an unsaved :class:`AuditEvent`."""
+    return audit_event_row(**kwargs).instance()
 
 
 def audit_event_write(**kwargs) -> AuditEvent:

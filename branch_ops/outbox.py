@@ -18,7 +18,9 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from branch_ops.errors import ApplicationError
+from branch_ops.ids import uuid7
 from branch_ops.models import Branch, OutboxEvent
+from branch_ops.rows import NewRow
 
 #: event type -> (payload serializer class, description): registered by the app that emits
 #: the event (in its ``AppConfig.ready``) so that the feed's OpenAPI schema documents it
@@ -34,21 +36,29 @@ def event_schema_register(event_type: str, payload_serializer: type, description
     EVENT_SCHEMAS[event_type] = (payload_serializer, description)
 
 
-def event_build(*, event_type: str, aggregate, payload: dict, branch: Branch | None = None,
-                aggregate_type: str = "", aggregate_id: str = "") -> OutboxEvent:
-    """One event for core banking, not saved yet (see :func:`event_publish`)."""
+def event_row(*, event_type: str, aggregate, payload: dict, branch: Branch | None = None,
+              aggregate_type: str = "", aggregate_id: str = "") -> NewRow:
+    """One event for core banking, as the row to insert (the ledger writes it in its own
+    posting statement; :func:`event_build` and :func:`event_publish` give or save it as an
+    instance). PostgreSQL sets ``txid`` and the time."""
     import json
 
     if aggregate is not None:
         aggregate_type = aggregate_type or f"{aggregate._meta.app_label}.{aggregate._meta.model_name}"
         aggregate_id = aggregate_id or str(getattr(aggregate, "public_id", None) or aggregate.pk)
-    return OutboxEvent(
-        event_type=event_type,
-        branch=branch,
-        aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id,
-        payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
-    )
+    return NewRow(OutboxEvent, {
+        "public_id": uuid7(), "txid": 0,
+        "event_type": event_type,
+        "branch_id": branch.pk if branch is not None else None,
+        "aggregate_type": aggregate_type,
+        "aggregate_id": aggregate_id,
+        "payload": json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
+    })
+
+
+def event_build(**kwargs) -> OutboxEvent:
+    """:func:`event_row` as an unsaved :class:`OutboxEvent` (see :func:`event_publish`)."""
+    return event_row(**kwargs).instance()
 
 
 def event_publish(**kwargs) -> OutboxEvent:

@@ -24,12 +24,12 @@ from accounts.services import account_by_number, internal_account
 from branch_ops import idempotency
 from branch_ops.access import require_perm, staff_profile
 from branch_ops.approvals import ApprovalKind, approval_kind_register, approval_request
-from branch_ops.audit import audit_event_build, audit_event_write
+from branch_ops.audit import audit_event_row, audit_event_write
 from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError, Conflict, Forbidden, NotFound
 from branch_ops.models import Approval, Currency
 from branch_ops.money import Money, minor_units, round_to_minor
-from branch_ops.outbox import event_build, event_publish
+from branch_ops.outbox import event_publish, event_row
 from branch_ops.roles import Perm
 from teller import selectors
 from teller.models import (
@@ -579,9 +579,9 @@ def _post_cash(operation: CashOperation, actor, reads: _Reads | None = None) -> 
         description=operation.description, metadata=details,
         # the audit and outbox rows go out with the ledger rows, in one statement
         with_rows=lambda tx: [
-            audit_event_build(actor=actor, action=f"cash.{operation.kind}_posted", obj=operation, branch=branch,
+            audit_event_row(actor=actor, action=f"cash.{operation.kind}_posted", obj=operation, branch=branch,
                               customer_ref=operation.customer.number if operation.customer else "", after=details),
-            event_build(event_type=f"cash.{operation.kind}", aggregate=operation, branch=branch, payload=details),
+            event_row(event_type=f"cash.{operation.kind}", aggregate=operation, branch=branch, payload=details),
         ],
     )
     operation.ledger_transaction = tx
