@@ -360,8 +360,9 @@ def _check_posting(accounts: dict[int, LedgerAccount], lines: list[Line], releas
 # bank account number, resolved once) with what the posting adds to it; ``locked``: those
 # accounts locked in ascending id order (the ids come from an ARRAY(...) sub-select, run once
 # before the scan, so a lock wait re-reads the locked rows and nothing else), with their bank
-# account's number, customer and status; ``ok``: every account exists, is in the currency of its
-# lines, and no limit of the CHECK constraints would break. The rest writes only when ``ok``: the transaction, its entries (each
+# account's number, customer and status; ``ok`` (one aggregate over the accounts): every account
+# exists and was named once, is in the currency of its lines, and no limit of the CHECK
+# constraints would break. The rest writes only when ``ok``: the transaction, its entries (each
 # with its account's version and the balance after it, from the locked row and what the lines
 # before it on that account added: counted in Python), the new totals and the extra rows. The
 # main SELECT reads ``locked`` first, so every lock is taken before anything is written; it
@@ -382,16 +383,15 @@ WITH account AS MATERIALIZED (
     WHERE la.id = ANY(ARRAY(SELECT id FROM account))
     ORDER BY la.id FOR NO KEY UPDATE OF la
 ), ok AS MATERIALIZED (
-    SELECT (SELECT count(*) FROM locked) = (SELECT count(DISTINCT id) FROM account)
-           AND (SELECT count(*) FROM account) = (SELECT count(DISTINCT id) FROM account)
-           AND NOT EXISTS (
-               SELECT 1 FROM locked l JOIN account t ON t.id = l.id
-               WHERE (l.kind = 'customer' AND l.posted_credits + t.credits
-                                              < l.posted_debits + t.debits + l.pending_debits - t.released
-                                                - l.overdraft_limit)
-                  OR (l.kind IN ({cash}) AND l.posted_debits + t.debits < l.posted_credits + t.credits)
-                  OR l.pending_debits - t.released < 0
-                  OR l.currency_id <> t.currency) AS ok
+    SELECT count(l.id) = count(*) AND count(DISTINCT t.id) = count(*)
+           AND NOT coalesce(bool_or(
+                   (l.kind = 'customer' AND l.posted_credits + t.credits
+                                            < l.posted_debits + t.debits + l.pending_debits - t.released
+                                              - l.overdraft_limit)
+                   OR (l.kind IN ({cash}) AND l.posted_debits + t.debits < l.posted_credits + t.credits)
+                   OR l.pending_debits - t.released < 0
+                   OR l.currency_id <> t.currency), false) AS ok
+    FROM account t LEFT JOIN locked l ON l.id = t.id
 ), tx AS (
     INSERT INTO accounts_ledgertransaction (public_id, kind, description, branch_id, created_by_id, reverses_id,
                                             metadata, posted_at)
