@@ -1,12 +1,13 @@
 """Ledger measurements of the benchmark (called by bench/run.py, in its throwaway database).
 
 1. Postings per second through ``accounts.services.transfer_post`` with 1, 2 and 4
-   concurrent clients (threads, each with its own database connection), each client moving
-   money between its own accounts, chosen at random among 100 funded accounts.
+   concurrent clients (forked processes, as gunicorn's sync workers are, each with its own
+   database connection), each client moving money between its own accounts, chosen at
+   random among 100 funded accounts.
 2. A hot account: every posting credits the same account, 1 and 4 clients.
-   Diagnostics: 4 clients at 4 branches (their own audit chains), 4 clients as forked processes
-   (no shared GIL), CPU use during each run, and one transfer_post split into its parts
-   under cProfile.
+   Diagnostics: 4 clients at 4 branches (their own audit chains), 4 clients as threads of
+   one process (sharing its GIL), CPU use during each run, and one transfer_post split into
+   its parts under cProfile.
 3. A ledger of 1,000,000 entries, bulk-loaded in SQL (and checked with ``ledger_verify``):
    median latency of a balance read, of a 100-line statement page and of a balance computed
    by summing every entry, on an account that holds about 100,000 of them.

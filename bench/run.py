@@ -17,7 +17,7 @@ same PostgreSQL server, reported as ratios.
      (supervisor), two service transactions;
    - an event-feed page: ``events_feed(limit=100)``, following the cursor.
 3. Ledger measurements (bench/ledger_bench.py), in the same throwaway database:
-   - postings/s through ``transfer_post`` with 1, 2 and 4 client threads, against pgbench's
+   - postings/s through ``transfer_post`` with 1, 2 and 4 client processes, against pgbench's
      TPC-B with as many clients (scale 10, database ``bench_pgbench_tpcb``, dropped at the end);
    - a hot account (every posting credits the same account), against the uncontended figure;
    - on a 1,000,000-entry ledger (bulk-loaded in SQL, then ``ledger_verify``): median latency
@@ -262,8 +262,8 @@ class LedgerResults:
     runs: dict  # {clients: RunResult}, uncontended
     hot: dict  # {clients: RunResult}
     branches4: object  # RunResult: 4 clients at 4 branches (their own audit chains)
-    processes4: object  # RunResult: 4 clients as 4 processes (no shared GIL)
-    hot_processes4: object  # RunResult: 4 processes, all crediting the hot account
+    threads4: object  # RunResult: 4 clients as 4 threads of this process (one GIL)
+    hot_threads4: object  # RunResult: 4 threads, all crediting the hot account
     statements: int
     big: object  # ledger_bench.BigLedger
     reads: object  # ledger_bench.Reads
@@ -299,24 +299,26 @@ def measure_ledger(params: dict, seconds: int, profile: bool, shared: dict) -> L
     lb.setup_postings(max(clients))
     statements = lb.transfer_statements()
     runs, hot = {}, {}
+    # each client is a process of its own, as each gunicorn worker is (a sync worker: one
+    # request at a time); threads of one process would measure the GIL, not the service
     for n in clients:
-        say(f"  transfer_post, {n} client(s), own accounts, {seconds}s ...")
-        runs[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS)
+        say(f"  transfer_post, {n} client process(es), own accounts, {seconds}s ...")
+        runs[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS, processes=True)
         say(f"    {runs[n].ops_per_s:,.0f} postings/s ({runs[n].note()})")
     for n in (1, max(clients)):
-        say(f"  transfer_post, {n} client(s), all crediting one hot account, {seconds}s ...")
-        hot[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS, hot=True)
+        say(f"  transfer_post, {n} client process(es), all crediting one hot account, {seconds}s ...")
+        hot[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS, hot=True, processes=True)
         say(f"    {hot[n].ops_per_s:,.0f} postings/s ({hot[n].note()})")
     n = max(clients)
-    say(f"  transfer_post, {n} clients at {n} different branches (diagnostic), {seconds}s ...")
-    branches = lb.postings_rate(n, seconds, WARMUP_SECONDS, actors=lb.branch_actors(n))
+    say(f"  transfer_post, {n} client processes at {n} different branches (diagnostic), {seconds}s ...")
+    branches = lb.postings_rate(n, seconds, WARMUP_SECONDS, actors=lb.branch_actors(n), processes=True)
     say(f"    {branches.ops_per_s:,.0f} postings/s ({branches.note()})")
-    say(f"  transfer_post, {n} clients as {n} processes (diagnostic), {seconds}s ...")
-    processes = lb.postings_rate(n, seconds, WARMUP_SECONDS, processes=True)
-    say(f"    {processes.ops_per_s:,.0f} postings/s ({processes.note()})")
-    say(f"  transfer_post, {n} clients as {n} processes, all crediting the hot account (diagnostic), {seconds}s ...")
-    hot_processes = lb.postings_rate(n, seconds, WARMUP_SECONDS, hot=True, processes=True)
-    say(f"    {hot_processes.ops_per_s:,.0f} postings/s ({hot_processes.note()})")
+    say(f"  transfer_post, {n} clients as {n} threads of one process (diagnostic), {seconds}s ...")
+    threads = lb.postings_rate(n, seconds, WARMUP_SECONDS)
+    say(f"    {threads.ops_per_s:,.0f} postings/s ({threads.note()})")
+    say(f"  transfer_post, {n} threads, all crediting the hot account (diagnostic), {seconds}s ...")
+    hot_threads = lb.postings_rate(n, seconds, WARMUP_SECONDS, hot=True)
+    say(f"    {hot_threads.ops_per_s:,.0f} postings/s ({hot_threads.note()})")
     say("  transfer_post, one client, plain and under cProfile ...")
     profiled = lb.profile_transfers()
     for label, ms, share in profiled.phases:
@@ -327,8 +329,8 @@ def measure_ledger(params: dict, seconds: int, profile: bool, shared: dict) -> L
     big = big_ledger(shared)
     say("  reads on the hot account ...")
     reads = lb.measure_reads(big)
-    return LedgerResults(tpcb=tpcb, runs=runs, hot=hot, branches4=branches, processes4=processes,
-                         hot_processes4=hot_processes,
+    return LedgerResults(tpcb=tpcb, runs=runs, hot=hot, branches4=branches, threads4=threads,
+                         hot_threads4=hot_threads,
                          statements=statements, big=big, reads=reads, seconds=seconds, profile=profiled)
 
 
@@ -414,7 +416,8 @@ def render_ledger(r: LedgerResults) -> list[str]:
         "### Ledger",
         "",
         f"Postings: `transfer_post` (idempotency_claim=None; {r.statements} SQL statements counting BEGIN and COMMIT: "
-        "2 ledger entries, 1 audit event, 1 outbox event), one Python thread and one connection per client, "
+        "2 ledger entries, 1 audit event, 1 outbox event), one process (forked, as gunicorn's sync workers are) "
+        "and one connection per client, "
         f"{WARMUP_SECONDS:g} s warm-up, then {s} s; each client moves 1.00 AED between two random accounts of its "
         f"own share of {lb.FUNDED_ACCOUNTS} funded accounts (shares disjoint). All clients are CSRs of one branch. "
         f"Reference: pgbench TPC-B, scale {TPCB_SCALE}, `-c N -j N -T {s} -n`, in the same run.",
@@ -436,17 +439,17 @@ def render_ledger(r: LedgerResults) -> list[str]:
     lines.append(f"| hot account: postings/s, 1 client (for reference) | {hot_one.ops_per_s:,.0f} "
                  f"| uncontended 1 client: {r.runs[1].ops_per_s:,.0f} "
                  f"| {hot_one.ops_per_s / r.runs[1].ops_per_s:.2f}x | - | - |")
-    b, pr = r.branches4, r.processes4
+    b, th = r.branches4, r.threads4
     lines.append(f"| diagnostic: postings/s, {b.clients} clients at {b.clients} branches (their own audit chains) "
                  f"| {b.ops_per_s:,.0f} | uncontended {top} clients, one branch: {r.runs[top].ops_per_s:,.0f} "
                  f"| {b.ops_per_s / r.runs[top].ops_per_s:.2f}x | - | - |")
-    lines.append(f"| diagnostic: postings/s, {pr.clients} clients as {pr.clients} processes (no shared GIL) "
-                 f"| {pr.ops_per_s:,.0f} | TPC-B {pr.clients} clients: {r.tpcb[pr.clients]:,.0f} tps "
-                 f"| {pr.ops_per_s / r.tpcb[pr.clients]:.2f}x | - | - |")
-    hp = r.hot_processes4
-    lines.append(f"| diagnostic: hot account, {hp.clients} clients as {hp.clients} processes "
-                 f"| {hp.ops_per_s:,.0f} | uncontended {pr.clients} processes: {pr.ops_per_s:,.0f} "
-                 f"| {hp.ops_per_s / pr.ops_per_s:.2f}x | - | - |")
+    lines.append(f"| diagnostic: postings/s, {th.clients} clients as {th.clients} threads of one process (one GIL) "
+                 f"| {th.ops_per_s:,.0f} | TPC-B {th.clients} clients: {r.tpcb[th.clients]:,.0f} tps "
+                 f"| {th.ops_per_s / r.tpcb[th.clients]:.2f}x | - | - |")
+    ht = r.hot_threads4
+    lines.append(f"| diagnostic: hot account, {ht.clients} clients as {ht.clients} threads "
+                 f"| {ht.ops_per_s:,.0f} | uncontended {th.clients} threads: {th.ops_per_s:,.0f} "
+                 f"| {ht.ops_per_s / th.ops_per_s:.2f}x | - | - |")
     rd = r.reads
     floor = rd.select1.median_ms
     read_ms = summary_table.READ_TARGET_MS
@@ -463,15 +466,14 @@ def render_ledger(r: LedgerResults) -> list[str]:
         "",
     ]
     big, rep, prof = r.big, r.big.verify_report, r.profile
-    runs = [*r.runs.values(), *r.hot.values(), b, pr, r.hot_processes4]
+    runs = [*r.runs.values(), *r.hot.values(), b, th, ht]
     lines += [
-        "- CPU during the posting runs (cores busy; the machine has "
+        "- CPU during the posting runs (cores busy, the whole machine; it has "
         f"{os.cpu_count()}): "
-        + "; ".join(f"{n} client{'s' if n > 1 else ''}: client {run.client_cpu:.2f}, machine {run.machine_cpu:.2f}"
-                    for n, run in r.runs.items())
-        + f"; hot {top} clients: client {hot_top.client_cpu:.2f}, machine {hot_top.machine_cpu:.2f}"
-        + f"; {pr.clients} processes: machine {pr.machine_cpu:.2f}"
-        + f"; hot, {pr.clients} processes: machine {r.hot_processes4.machine_cpu:.2f}.",
+        + "; ".join(f"{n} client{'s' if n > 1 else ''}: {run.machine_cpu:.2f}" for n, run in r.runs.items())
+        + f"; hot {top} clients: {hot_top.machine_cpu:.2f}"
+        + f"; {th.clients} threads: {th.machine_cpu:.2f} (the client process {th.client_cpu:.2f})"
+        + f"; hot, {th.clients} threads: {ht.machine_cpu:.2f} (the client process {ht.client_cpu:.2f}).",
         f"- errors during the posting runs: {sum(x.errors for x in runs)}"
         + (f" (first: {next(x.first_error for x in runs if x.errors)[:120]})" if any(x.errors for x in runs) else "")
         + ".",

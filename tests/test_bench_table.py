@@ -43,7 +43,7 @@ def results():
         tpcb={1: 3329.0, 2: 4330.0, 4: 5196.0},
         runs={1: _run(1, 269.0), 2: _run(2, 228.0), 4: _run(4, 197.0)},
         hot={1: _run(1, 122.0), 4: _run(4, 132.0)},
-        branches4=_run(4, 186.0), processes4=_run(4, 104.0), hot_processes4=_run(4, 60.0), statements=7,
+        branches4=_run(4, 186.0), threads4=_run(4, 104.0), hot_threads4=_run(4, 60.0), statements=7,
         big=ledger_bench.BigLedger(hot=None, entries=1_023_786, hot_entries=99_801, load_seconds=17.3,
                                    verify_seconds=2.2, verify_report=None, t0=None),
         reads=ledger_bench.Reads(select1=_latency(0.04), balance=_latency(0.30), statement=_latency(1.20),
