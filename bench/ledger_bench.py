@@ -17,6 +17,7 @@ Every figure is a measurement that the caller prints beside a reference of the s
 
 from __future__ import annotations
 
+import collections
 import cProfile
 import datetime as dt
 import io
@@ -64,6 +65,7 @@ class RunResult:
     client_cpu: float | None  # CPU of this (client) process per wall second; None when clients are processes
     machine_cpu: float  # CPU of the whole machine (all processes, PostgreSQL included) per wall second
     processes: bool = False
+    waits: dict | None = None  # {what the clients' backends were doing: share of the samples}
 
     def note(self) -> str:
         client = "" if self.client_cpu is None else f"client process {self.client_cpu:.2f} core, "
@@ -71,6 +73,42 @@ class RunResult:
         if self.errors:
             text += f"; {self.errors} errors, first: {self.first_error[:80]}"
         return text
+
+    def waits_text(self) -> str:
+        return ", ".join(f"{what} {share:.0%}" for what, share in (self.waits or {}).items() if share >= 0.005)
+
+
+# What a client's backend is doing, from pg_stat_activity's (state, wait_event_type, wait_event)
+_WAIT_NAMES = {
+    ("active", None, None): "running (CPU)",
+    ("idle in transaction", "Client", "ClientRead"): "in a transaction, waiting for its client",
+    ("idle", "Client", "ClientRead"): "between transactions, waiting for its client",
+    ("active", "Lock", "transactionid"): "waiting for a row lock",
+    ("active", "Lock", "tuple"): "waiting for a row lock",
+    ("active", "IO", "WalSync"): "COMMIT: flushing the WAL",
+    ("active", "LWLock", "WALWrite"): "COMMIT: waiting for another's WAL flush",
+}
+
+
+def _sample_waits(database: str, stop: threading.Event, samples: collections.Counter) -> None:
+    """Every 2 ms until ``stop``: what each client backend of ``database`` is doing."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.settings_dict
+    with psycopg.connect(dbname="postgres", host=params.get("HOST") or None, port=params.get("PORT") or None,
+                         user=params.get("USER") or None, password=params.get("PASSWORD") or None,
+                         autocommit=True) as conn:
+        query = ("SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                 "WHERE datname = %s AND backend_type = 'client backend'")
+        while not stop.wait(0.002):
+            for row in conn.execute(query, [database]):
+                samples[_WAIT_NAMES.get(row, " ".join(str(x) for x in row if x))] += 1
+
+
+def _shares(samples: collections.Counter) -> dict:
+    total = sum(samples.values()) or 1
+    return {what: n / total for what, n in samples.most_common()}
 
 
 def _machine_busy() -> float:
@@ -109,10 +147,11 @@ def _client_loop(op: Callable[[int], None], start: float, end: float) -> tuple[i
 
 
 def concurrent_rate(ops: list[Callable[[int], None]], seconds: float, warmup: float,
-                    processes: bool = False) -> RunResult:
+                    processes: bool = False, waits: bool = False) -> RunResult:
     """Run ``ops[k](i)`` back to back in one thread (or, with ``processes``, one forked
     process) per client, each with its own database connection; after ``warmup`` seconds
-    count the calls that complete in the next ``seconds``, the same window for all."""
+    count the calls that complete in the next ``seconds``, the same window for all. With
+    ``waits``, also sample what the clients' backends are doing (pg_stat_activity)."""
     from django.db import connection
 
     n = len(ops)
@@ -147,10 +186,19 @@ def concurrent_rate(ops: list[Callable[[int], None]], seconds: float, warmup: fl
     window[0] = time.perf_counter() + warmup  # perf_counter is CLOCK_MONOTONIC: the same in a forked child
     window[1] = window[0] + seconds
     barrier.wait()
+    database = connection.settings_dict["NAME"]
     time.sleep(max(0.0, window[0] - time.perf_counter()))
     cpu0, busy0 = time.process_time(), _machine_busy()
+    stop, samples = threading.Event(), collections.Counter()
+    sampler = None
+    if waits:  # its own thread and connection: its CPU is the machine's, not the clients'
+        sampler = threading.Thread(target=_sample_waits, args=(database, stop, samples), name="bench-waits")
+        sampler.start()
     time.sleep(max(0.0, window[1] - time.perf_counter()))
     cpu, busy = time.process_time() - cpu0, _machine_busy() - busy0
+    stop.set()
+    if sampler is not None:
+        sampler.join()
     for w in workers:
         w.join()
     if processes:
@@ -163,7 +211,7 @@ def concurrent_rate(ops: list[Callable[[int], None]], seconds: float, warmup: fl
     first = next((f for _c, _e, f in per_client if f), "")
     return RunResult(clients=n, ops_per_s=total / seconds, ops=total, errors=errors, first_error=first,
                      client_cpu=None if processes else cpu / seconds, machine_cpu=busy / seconds,
-                     processes=processes)
+                     processes=processes, waits=_shares(samples) if waits else None)
 
 
 # --- accounts -------------------------------------------------------------------------------------
@@ -298,7 +346,7 @@ def _transfer_op(actor, numbers: list[str], rng: random.Random, hot: str | None)
 
 
 def postings_rate(clients: int, seconds: float, warmup: float, *, hot: bool = False,
-                  actors: list | None = None, processes: bool = False) -> RunResult:
+                  actors: list | None = None, processes: bool = False, waits: bool = False) -> RunResult:
     """``clients`` threads (or processes); each takes its own share of the funded accounts
     (disjoint, so uncontended) and transfers between two of them at random, or, with
     ``hot``, from one of them to the one hot account."""
@@ -310,7 +358,7 @@ def postings_rate(clients: int, seconds: float, warmup: float, *, hot: bool = Fa
         share = [a.number for a in funded[k::clients]]
         ops.append(_transfer_op(actors[k], share, random.Random(1000 * clients + k),
                                 hot_account.number if hot else None))
-    return concurrent_rate(ops, seconds, warmup, processes=processes)
+    return concurrent_rate(ops, seconds, warmup, processes=processes, waits=waits)
 
 
 def branch_actors(clients: int) -> list:

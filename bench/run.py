@@ -303,11 +303,11 @@ def measure_ledger(params: dict, seconds: int, profile: bool, shared: dict) -> L
     # request at a time); threads of one process would measure the GIL, not the service
     for n in clients:
         say(f"  transfer_post, {n} client process(es), own accounts, {seconds}s ...")
-        runs[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS, processes=True)
+        runs[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS, processes=True, waits=n == max(clients))
         say(f"    {runs[n].ops_per_s:,.0f} postings/s ({runs[n].note()})")
     for n in (1, max(clients)):
         say(f"  transfer_post, {n} client process(es), all crediting one hot account, {seconds}s ...")
-        hot[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS, hot=True, processes=True)
+        hot[n] = lb.postings_rate(n, seconds, WARMUP_SECONDS, hot=True, processes=True, waits=n == max(clients))
         say(f"    {hot[n].ops_per_s:,.0f} postings/s ({hot[n].note()})")
     n = max(clients)
     say(f"  transfer_post, {n} client processes at {n} different branches (diagnostic), {seconds}s ...")
@@ -474,6 +474,8 @@ def render_ledger(r: LedgerResults) -> list[str]:
         + f"; hot {top} clients: {hot_top.machine_cpu:.2f}"
         + f"; {th.clients} threads: {th.machine_cpu:.2f} (the client process {th.client_cpu:.2f})"
         + f"; hot, {th.clients} threads: {ht.machine_cpu:.2f} (the client process {ht.client_cpu:.2f}).",
+        f"- what the {top} clients' backends were doing (pg_stat_activity, sampled every 2 ms), uncontended: "
+        f"{r.runs[top].waits_text()}; hot account: {hot_top.waits_text()}.",
         f"- errors during the posting runs: {sum(x.errors for x in runs)}"
         + (f" (first: {next(x.first_error for x in runs if x.errors)[:120]})" if any(x.errors for x in runs) else "")
         + ".",
