@@ -48,7 +48,7 @@ def audit_event_row(
     before: dict | None = None,
     after: dict | None = None,
     customer_ref: str = "",
-) -> AuditEvent:
+) -> NewRow:
     """The event that records that ``actor`` did ``action`` to ``obj`` (or
     ``object_type``/``object_id``), as the row to insert: the ledger writes it in its own
     posting statement (``ledger_post(with_rows=...)``); :func:`audit_event_build` gives it as
