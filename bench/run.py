@@ -474,7 +474,7 @@ def render_ledger(r: LedgerResults) -> list[str]:
         + f"; hot {top} clients: {hot_top.machine_cpu:.2f}"
         + f"; {th.clients} threads: {th.machine_cpu:.2f} (the client process {th.client_cpu:.2f})"
         + f"; hot, {th.clients} threads: {ht.machine_cpu:.2f} (the client process {ht.client_cpu:.2f}).",
-        f"- what the {top} clients' backends were doing (pg_stat_activity, sampled every 2 ms), uncontended: "
+        f"- what the {top} clients' backends were doing (pg_stat_activity, sampled every 20 ms), uncontended: "
         f"{r.runs[top].waits_text()}; hot account: {hot_top.waits_text()}.",
         f"- errors during the posting runs: {sum(x.errors for x in runs)}"
         + (f" (first: {next(x.first_error for x in runs if x.errors)[:120]})" if any(x.errors for x in runs) else "")
