@@ -454,9 +454,9 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
         metadata=details, verify=verify,
         with_rows=lambda tx: [
             event_row(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
-                        payload={**details, "description": description}),
+                      payload={**details, "description": description}),
             audit_event_row(actor=actor, action="transfer.posted", obj=tx,
-                              customer_ref=customer_number_of(from_account), after=details),
+                            customer_ref=customer_number_of(from_account), after=details),
         ],
     )
     return tx

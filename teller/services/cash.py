@@ -580,7 +580,7 @@ def _post_cash(operation: CashOperation, actor, reads: _Reads | None = None) -> 
         # the audit and outbox rows go out with the ledger rows, in one statement
         with_rows=lambda tx: [
             audit_event_row(actor=actor, action=f"cash.{operation.kind}_posted", obj=operation, branch=branch,
-                              customer_ref=operation.customer.number if operation.customer else "", after=details),
+                            customer_ref=operation.customer.number if operation.customer else "", after=details),
             event_row(event_type=f"cash.{operation.kind}", aggregate=operation, branch=branch, payload=details),
         ],
     )
