@@ -8,12 +8,14 @@ is sent:
 1. it locks every ledger account touched, in ascending id order (by ids or by bank-account
    numbers), reading each bank account's status from the locked row;
 2. from the locked rows it writes the transaction, its entries (each with the account's new
-   version and balance), the new totals and the posting's audit and outbox rows — unless an
-   account is missing or a limit would break, and then it writes nothing;
-3. it returns the locked rows as they were, and the checks run on them in Python: amounts
-   positive, currencies match, debits equal credits per currency, accounts may be
-   debited/credited, funds available, cash not negative. A refusal raises a coded error and
-   the caller's transaction rolls back. PostgreSQL re-checks the balance, the limits and the
+   version and balance), the new totals and the posting's audit and outbox rows — only if
+   every rule holds on them: each account exists and is in the currency of its lines, may be
+   debited/credited in its status, and no limit (funds available, cash not negative) would
+   break; otherwise it writes nothing;
+3. it returns the new transaction's id, or, refused, the locked rows as they were: the same
+   rules run on them in Python to say which one broke, as a coded error, and the caller's
+   transaction rolls back. Amounts positive and debits equal to credits per currency are
+   checked before anything is sent. PostgreSQL re-checks the balance, the limits and the
    audit chain at commit whatever wrote the rows.
 
 ``lock_ledger_accounts`` locks accounts the same way for the other writers (holds, closing).
@@ -69,10 +71,11 @@ class SqlValue:
 
 
 def customer_number_of(account_number: str) -> SqlValue:
-    """The number of the customer who holds bank account ``account_number`` (empty if none),
-    read by the posting statement."""
-    return SqlValue("(SELECT coalesce(min(c.number), '') FROM accounts_bankaccount b "
-                    "JOIN accounts_customer c ON c.id = b.customer_id WHERE b.number = %s)", (account_number,))
+    """The number of the customer who holds bank account ``account_number``, one of the
+    accounts the posting locks (empty if it is none of them), read by the posting statement
+    from the row it locked."""
+    return SqlValue("(SELECT coalesce(min(customer_number), '') FROM locked WHERE bank_number = %s)",
+                    (account_number,))
 
 
 # Locks in ascending ledger-account id order whatever the caller asked by: ids, and/or the
@@ -204,6 +207,10 @@ _DEBIT_STATUS_ERRORS = {
 }
 
 
+#: The statuses of a bank account that may be credited (only an active one may be debited).
+_CREDITABLE = frozenset({BankAccount.Status.ACTIVE, BankAccount.Status.FROZEN, BankAccount.Status.DORMANT})
+
+
 def _status_error(number: str, status: str) -> LedgerError:
     code, message = _DEBIT_STATUS_ERRORS[status]
     return LedgerError(_(message) % {"number": number}, code=code, status_code=409)
@@ -216,7 +223,7 @@ def _check_customer_statuses(accounts: dict[int, LedgerAccount], debited: set[in
         status, number = account.bank_status or "closed", account.bank_number or "?"
         if pk in debited and status != BankAccount.Status.ACTIVE:
             raise _status_error(number, status)
-        if pk in credited and status in ("pending", "closed"):
+        if pk in credited and status not in _CREDITABLE:
             raise _status_error(number, status)
 
 
@@ -232,7 +239,7 @@ def ledger_post(
     release_holds: dict[int, int] | None = None,
     check_status: bool = True,
     with_rows: Callable[[LedgerTransaction], Iterable[Model | NewRow]] | None = None,
-    verify: Callable[[dict[int, LedgerAccount]], None] | None = None,
+    explain: Callable[[dict[int, LedgerAccount]], None] | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction. ``release_holds`` ({ledger account id: amount})
     lowers pending debits in the same step (posting a hold).
@@ -244,15 +251,19 @@ def ledger_post(
 
     Everything is built before any lock is taken; then one statement locks every account in
     ascending id order and writes the posting from the rows it locked (each entry gets its
-    account's next version and the balance after it), unless the new totals would break a
-    limit that PostgreSQL's CHECK constraints hold — then it writes nothing. It returns the
-    locked rows as they were, and the checks run on them: a refusal raises a coded error (and
-    the caller's transaction rolls back whatever was written). So the lock is held for the rest
-    of one statement, the checks and the COMMIT: no client round trip in between.
+    account's next version and the balance after it) only if every rule holds on them: each
+    account exists, is named once and is in the currency of its lines; a customer account is
+    active to be debited and active, frozen or dormant to be credited (unless
+    ``check_status`` is false); no limit of PostgreSQL's CHECK constraints would break. So the
+    lock is held for the rest of one statement and the COMMIT: no client round trip in
+    between. A posting that was written costs no more Python; one that was refused comes back
+    with the locked rows as they were, and the same rules, run on them in Python, say which
+    one broke: a coded error (and the caller's transaction rolls back).
 
-    ``verify(accounts)`` is the caller's own check of the locked accounts ({id: account},
-    each with ``bank_number``, ``customer_number`` and ``bank_status``), run before the
-    ledger's checks: a transfer's "no such account" and "same currency"."""
+    ``explain(accounts)`` is the caller's own reading of a refusal, run on the locked
+    accounts ({id: account}, each with ``bank_number``, ``customer_number`` and
+    ``bank_status``) before the ledger's own: a transfer's "no such account" on the right
+    field. It only explains: whatever it would refuse, the statement refuses too."""
     _require_atomic()
     release_holds = release_holds or {}
     if len(lines) < 2:
@@ -268,9 +279,9 @@ def ledger_post(
         raise LedgerError(_("Debits and credits differ: the posting does not balance."), code="UNBALANCED")
 
     keys = [_pk(line.account) for line in lines]
-    tx = LedgerTransaction(public_id=uuid7(), kind=kind, description=description[:200], branch=branch,
-                           created_by=actor if actor is not None and actor.is_authenticated else None,
-                           reverses=reverses, metadata=metadata or {})
+    created_by = actor if actor is not None and actor.is_authenticated else None
+    tx = _new_transaction(kind=kind, description=description[:200], branch=branch, created_by=created_by,
+                          reverses=reverses, metadata=metadata or {})
     extra_sql, extra_params = [], []
     for i, row in enumerate(with_rows(tx) if with_rows is not None else ()):
         sql, params = _insert_sql(row)
@@ -289,31 +300,48 @@ def ledger_post(
         entries.append((key, line.side, line.amount.amount, line.amount.currency, total[3], total[0], total[1]))
     place = {key: i for i, key in enumerate(totals, 1)}  # a line names its account by its place in the totals
     entries = [(place[key], *rest) for key, *rest in entries]
-    write_params = [*_columns([(*_split(key), *total) for key, total in totals.items()], 7),
+    write_params = [*_columns([(*_split(key), *total) for key, total in totals.items()], 7), bool(check_status),
                     str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
                     Jsonb(tx.metadata, dumps=_dumps), *_columns(entries, 7), *extra_params]
 
     with _prepared_cursor() as cursor:
         cursor.execute(_POST_SQL.format(rows="".join(extra_sql)), write_params)
         rows = cursor.fetchall()
-    accounts = _locked(row[:-2] for row in rows)
-    _check_posting(accounts, lines, release_holds, check_status, verify)
-    written = rows[0][-2:] if rows else (None, None)
-    if written[0] is None:  # the statement's limits and the checks above are the same rules
+    tx.pk, tx.posted_at = rows[0][:2]
+    if tx.pk is None:  # refused: which rule broke, read from the locked rows
+        accounts = _locked(row[2:] for row in rows if row[2] is not None)
+        _check_posting(accounts, lines, release_holds, check_status, explain)
         raise LedgerError(_("The posting was refused."), code="POSTING_REFUSED", status_code=409)
-    tx.pk, tx.posted_at = written
-    tx._state.adding = False
-    tx._state.db = "default"
+    tx._state.adding, tx._state.db = False, DEFAULT_DB_ALIAS
     transaction.on_commit(POSTINGS.labels(kind=kind).inc)  # counted only once it really committed
     return tx
 
 
+def _new_transaction(*, kind, description, branch, created_by, reverses, metadata) -> LedgerTransaction:
+    """An unsaved :class:`LedgerTransaction` with its related rows cached, built from its
+    column values in field order (keyword construction, which goes through each relation's
+    descriptor, was a tenth of a transfer's Python)."""
+    values = {"id": None, "public_id": uuid7(), "kind": kind, "description": description,
+              "branch_id": branch.pk if branch is not None else None,
+              "created_by_id": created_by.pk if created_by is not None else None, "posted_at": None,
+              "reverses_id": reverses.pk if reverses is not None else None, "metadata": metadata}
+    tx = LedgerTransaction(*(values[f.attname] for f in _TX_FIELDS))
+    cache = tx._state.fields_cache
+    for name, related in (("branch", branch), ("created_by", created_by), ("reverses", reverses)):
+        if related is not None:
+            cache[name] = related
+    return tx
+
+
+_TX_FIELDS = LedgerTransaction._meta.concrete_fields
+
+
 def _check_posting(accounts: dict[int, LedgerAccount], lines: list[Line], release_holds: dict[int, int],
-                   check_status: bool, verify) -> None:
-    """The checks of a posting on its locked accounts, which they bring up to date (totals,
-    version) the way the write statement did."""
-    if verify is not None:
-        verify(accounts)
+                   check_status: bool, explain) -> None:
+    """The rules of a posting, run on its locked accounts (which they bring up to date: totals,
+    version, as the write statement would have) to say which one refused it."""
+    if explain is not None:
+        explain(accounts)
     by_number = {account.bank_number: account for account in accounts.values() if account.bank_number}
     line_accounts = []
     for line in lines:
@@ -390,7 +418,10 @@ WITH account AS MATERIALIZED (
                                               - l.overdraft_limit)
                    OR (l.kind IN ({cash}) AND l.posted_debits + t.debits < l.posted_credits + t.credits)
                    OR l.pending_debits - t.released < 0
-                   OR l.currency_id <> t.currency), false) AS ok
+                   OR l.currency_id <> t.currency
+                   OR (%s AND l.kind = 'customer'
+                       AND ((t.debits > 0 AND l.bank_status <> 'active')
+                            OR (t.credits > 0 AND l.bank_status NOT IN ({creditable}))))), false) AS ok
     FROM account t LEFT JOIN locked l ON l.id = t.id
 ), tx AS (
     INSERT INTO accounts_ledgertransaction (public_id, kind, description, branch_id, created_by_id, reverses_id,
@@ -418,9 +449,11 @@ WITH account AS MATERIALIZED (
     WHERE a.id = t.id
     RETURNING 1
 ){{rows}}
-SELECT locked.*, tx.id, tx.posted_at FROM locked LEFT JOIN tx ON true ORDER BY locked.id
+SELECT tx.id, tx.posted_at, locked.* FROM (VALUES (1)) AS one LEFT JOIN tx ON true LEFT JOIN locked ON tx.id IS NULL
+ORDER BY locked.id
 """.format(columns=", ".join(f"la.{f.column}" for f in LedgerAccount._meta.concrete_fields),
-           cash=", ".join(f"'{kind}'" for kind in sorted(LedgerAccount.CASH_KINDS)))
+           cash=", ".join(f"'{kind}'" for kind in sorted(LedgerAccount.CASH_KINDS)),
+           creditable=", ".join(f"'{status}'" for status in sorted(_CREDITABLE)))
 
 
 def _columns(rows: list[tuple], width: int) -> list[str]:

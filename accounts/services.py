@@ -440,7 +440,7 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
     numbers = {"from_account": from_account, "to_account": to_account}
     _check_account_numbers(numbers)
 
-    def verify(locked: dict[int, LedgerAccount]) -> None:
+    def explain(locked: dict[int, LedgerAccount]) -> None:  # why the statement refused, by field
         found = _found_by_field(numbers, locked)
         if found["from_account"].currency_id != found["to_account"].currency_id:
             raise LedgerError(_("Both accounts must be in the same currency; use a currency exchange."),
@@ -451,7 +451,7 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
     tx = ledger_post(
         kind="transfer", actor=actor, branch=profile.branch, description=description,
         lines=[Line(from_account, DEBIT, amount), Line(to_account, CREDIT, amount)],
-        metadata=details, verify=verify,
+        metadata=details, explain=explain,
         with_rows=lambda tx: [
             event_row(event_type="transfer.posted", aggregate=tx, branch=profile.branch,
                       payload={**details, "description": description}),

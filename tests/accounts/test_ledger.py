@@ -20,7 +20,7 @@ from accounts.ledger import (
 )
 from accounts.models import BankAccount, LedgerAccount, LedgerEntry, LedgerTransaction
 from accounts.selectors import account_statement
-from accounts.services import internal_account, transfer_post
+from accounts.services import internal_account, transfer_post, transfer_post_in_transaction
 from branch_ops.errors import ApplicationError
 from branch_ops.money import Money
 from tests.accounts.conftest import fund, open_account
@@ -244,6 +244,63 @@ def test_money_can_arrive_on_a_frozen_account_but_not_a_closed_one(staff, accoun
     with pytest.raises(ApplicationError) as err:
         transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(10, "AED"))
     assert err.value.code == "ACCOUNT_CLOSED"
+
+
+def _refusal_in_the_same_transaction(post):
+    """Run ``post`` (which must be refused) and count, still inside its transaction, what the
+    posting statement wrote: the statement refuses by itself, not only the rollback after it."""
+    from branch_ops.models import AuditEvent, OutboxEvent
+
+    counts = lambda: tuple(m.objects.count() for m in (LedgerTransaction, LedgerEntry, AuditEvent, OutboxEvent))  # noqa: E731
+    with transaction.atomic():
+        before = counts()
+        with pytest.raises(ApplicationError) as err:
+            post()
+        assert counts() == before
+        versions = list(LedgerAccount.objects.order_by("pk").values_list("pk", "version"))
+    assert versions == list(LedgerAccount.objects.order_by("pk").values_list("pk", "version"))
+    return err.value.code
+
+
+@pytest.mark.parametrize(("debited", "credited", "amount", "code"), [
+    ("frozen", "active", 10, "ACCOUNT_FROZEN"),
+    ("dormant", "active", 10, "ACCOUNT_DORMANT"),
+    ("pending", "active", 10, "ACCOUNT_NOT_ACTIVE"),
+    ("active", "closed", 10, "ACCOUNT_CLOSED"),
+    ("active", "pending", 10, "ACCOUNT_NOT_ACTIVE"),
+    ("active", "active", 100_001, "INSUFFICIENT_FUNDS"),
+])
+def test_the_posting_statement_itself_writes_nothing_it_refuses(staff, accounts_pair, debited, credited, amount,
+                                                                code):
+    a, b = accounts_pair
+    BankAccount.objects.filter(pk=a.pk).update(status=debited)
+    BankAccount.objects.filter(pk=b.pk).update(status=credited)
+    assert _refusal_in_the_same_transaction(lambda: transfer_post_in_transaction(
+        actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(amount, "AED"))) == code
+
+
+def test_the_posting_statement_refuses_an_unknown_account_or_another_currency(staff, accounts_pair):
+    a, b = accounts_pair
+    usd = open_account(staff["csr"], staff["supervisor"], currency="USD")
+    suspense = internal_account(branch=a.branch, kind="suspense", currency="AED")
+    assert _refusal_in_the_same_transaction(lambda: transfer_post_in_transaction(
+        actor=staff["teller"], from_account=a.number, to_account=usd.number, amount=Money(10, "AED"))) \
+        == "CURRENCY_MISMATCH"
+    assert _refusal_in_the_same_transaction(lambda: ledger_post(
+        kind="x", lines=[Line(suspense, DEBIT, Money(10, "AED")), Line(10**12, CREDIT, Money(10, "AED"))])) \
+        == "ACCOUNT_NOT_FOUND"
+
+
+def test_a_reversal_may_take_money_back_from_a_frozen_account(staff, accounts_pair):
+    """Reversals and hold settlements skip the status rule (``check_status=False``), in the
+    statement as in Python."""
+    a, b = accounts_pair
+    tx = transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(500, "AED"))
+    BankAccount.objects.filter(pk=b.pk).update(status="frozen")
+    with transaction.atomic():
+        ledger_reverse(original=tx, actor=staff["supervisor"], reason="sent to the wrong account")
+    assert (_ledger(a).balance, _ledger(b).balance) == (100_000, 0)
+    assert ledger_verify().ok
 
 
 def test_wrong_check_digits_are_refused(staff, accounts_pair):
