@@ -116,9 +116,31 @@ def _prepared_cursor():
     conn = _conn()
     conn.ensure_connection()
     raw = conn.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = PREPARE_THRESHOLD
-    return conn._prepare_cursor(_PostingCursor(raw))
+    kept = getattr(conn, "_posting_cursor", None)  # one per connection, kept open: its loaders are set up once
+    if kept is None or kept.connection is not raw or kept.closed:
+        if raw.prepare_threshold is None:
+            raw.prepare_threshold = PREPARE_THRESHOLD
+        kept = conn._posting_cursor = _PostingCursor(raw)
+    return conn._prepare_cursor(kept)
+
+
+class _KeptOpen:
+    """Django's cursor wrapper closes its cursor on ``with`` exit; a posting cursor stays
+    open for the next posting on the same connection."""
+
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+
+    def __enter__(self):
+        return self.wrapper
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _posting_cursor() -> _KeptOpen:
+    """The connection's posting cursor (:func:`_prepared_cursor`), for ``with``."""
+    return _KeptOpen(_prepared_cursor())
 
 
 def _posting_cursor_class():
@@ -168,7 +190,7 @@ def lock_ledger_accounts(ids: Iterable[int] = (), *, numbers: Iterable[str] = ()
     returned account also carries its bank account's ``bank_number`` and ``customer_number``
     (None for internal accounts); ``bank_status`` is read from the locked row. An unknown
     number is simply absent from the result."""
-    with _prepared_cursor() as cur:
+    with _posting_cursor() as cur:
         cur.execute(_LOCK_SQL, [_array(sorted(set(ids))), _array(sorted(set(numbers)))])
         return _locked(cur.fetchall())
 
@@ -304,7 +326,7 @@ def ledger_post(
                     str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
                     Jsonb(tx.metadata, dumps=_dumps), *_columns(entries, 7), *extra_params]
 
-    with _prepared_cursor() as cursor:
+    with _posting_cursor() as cursor:
         cursor.execute(_POST_SQL.format(rows="".join(extra_sql)), write_params)
         rows = cursor.fetchall()
     tx.pk, tx.posted_at = rows[0][:2]

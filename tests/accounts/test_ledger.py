@@ -90,6 +90,22 @@ def test_an_entry_added_after_a_passed_balance_check_is_checked_again_at_commit(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_entry_appended_to_a_committed_ledger_transaction_is_checked(staff):
+    """A later database transaction that adds an entry to a posted ledger transaction starts
+    with no memo of an earlier check: the entry's own trigger runs the check in full."""
+    a = open_account(staff["csr"], staff["supervisor"])
+    suspense = internal_account(branch=a.branch, kind="suspense", currency="AED")
+    _raw_tx([(suspense.pk, "D", 100, "AED", 4001), (a.ledger_id, "C", 100, "AED", 4001)])
+    tx_id = LedgerEntry.objects.get(account_id=suspense.pk, account_version=4001).transaction_id
+    before = LedgerEntry.objects.count()
+    connection.close()  # a new session, where the memo setting was never even defined
+    with pytest.raises(IntegrityError, match="unbalanced"):
+        with transaction.atomic(), connection.cursor() as cur:
+            _raw_entry(cur, tx_id, a.ledger_id, "C", 1, 4002)
+    assert LedgerEntry.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_balanced_raw_transactions_in_one_commit_are_both_checked(staff):
     a = open_account(staff["csr"], staff["supervisor"])
     suspense = internal_account(branch=a.branch, kind="suspense", currency="AED")
