@@ -335,7 +335,8 @@ def ledger_post(
         _check_posting(accounts, lines, release_holds, check_status, explain)
         raise LedgerError(_("The posting was refused."), code="POSTING_REFUSED", status_code=409)
     tx._state.adding, tx._state.db = False, DEFAULT_DB_ALIAS
-    transaction.on_commit(POSTINGS.labels(kind=kind).inc)  # counted only once it really committed
+    counter = _POSTED.get(kind) or _POSTED.setdefault(kind, POSTINGS.labels(kind=kind))
+    transaction.on_commit(counter.inc)  # counted only once it really committed
     return tx
 
 
@@ -356,6 +357,7 @@ def _new_transaction(*, kind, description, branch, created_by, reverses, metadat
 
 
 _TX_FIELDS = LedgerTransaction._meta.concrete_fields
+_POSTED: dict = {}  # the postings counter of each kind (``labels()`` takes a lock and builds a key)
 
 
 def _check_posting(accounts: dict[int, LedgerAccount], lines: list[Line], release_holds: dict[int, int],

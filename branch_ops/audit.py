@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
 from branch_ops.ids import uuid7
 from branch_ops.models import AuditEvent, Branch
 from branch_ops.request_context import current_request_id
-from branch_ops.rows import NewRow
+from branch_ops.rows import NewRow, json_ready
 
 
 def _jsonable(value: dict | None) -> dict:
     """``value`` as JSON, with any full card number in its strings masked: an audit event
     records what someone typed (a search, a note), and a person may type a PAN anywhere."""
-    import json
 
     from branch_ops.logs import mask_card_numbers
 
@@ -34,7 +32,7 @@ def _jsonable(value: dict | None) -> dict:
             return {k: clean(v) for k, v in item.items()}
         return item
 
-    return clean(json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder)))
+    return clean(json_ready(value or {}))
 
 
 def audit_event_row(

@@ -13,14 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils.translation import gettext as _
 
 from branch_ops.errors import ApplicationError
 from branch_ops.ids import uuid7
 from branch_ops.models import Branch, OutboxEvent
-from branch_ops.rows import NewRow
+from branch_ops.rows import NewRow, json_ready
 
 #: event type -> (payload serializer class, description): registered by the app that emits
 #: the event (in its ``AppConfig.ready``) so that the feed's OpenAPI schema documents it
@@ -41,7 +40,6 @@ def event_row(*, event_type: str, aggregate, payload: dict, branch: Branch | Non
     """One event for core banking, as the row to insert (the ledger writes it in its own
     posting statement; :func:`event_build` and :func:`event_publish` give or save it as an
     instance). PostgreSQL sets ``txid`` and the time."""
-    import json
 
     if aggregate is not None:
         aggregate_type = aggregate_type or f"{aggregate._meta.app_label}.{aggregate._meta.model_name}"
@@ -52,7 +50,7 @@ def event_row(*, event_type: str, aggregate, payload: dict, branch: Branch | Non
         "branch_id": branch.pk if branch is not None else None,
         "aggregate_type": aggregate_type,
         "aggregate_id": aggregate_id,
-        "payload": json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
+        "payload": json_ready(payload),
     })
 
 
