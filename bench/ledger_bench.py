@@ -372,8 +372,9 @@ def branch_actors(clients: int) -> list:
 _PHASES = [
     ("transfer_post, all of it", "accounts/services.py", "transfer_post"),
     ("  ledger_post (one statement: look up and lock both accounts, write transaction, entries, totals, "
-     "audit, outbox; then the checks)", "accounts/ledger.py", "ledger_post"),
-    ("    _check_posting (the checks, on the locked rows)", "accounts/ledger.py", "_check_posting"),
+     "audit, outbox, if every rule holds)", "accounts/ledger.py", "ledger_post"),
+    ("    _check_posting (only after a refusal: which rule broke, on the locked rows)", "accounts/ledger.py",
+     "_check_posting"),
     ("    audit_event_row", "branch_ops/audit.py", "audit_event_row"),
     ("    event_row", "branch_ops/outbox.py", "event_row"),
     ("  COMMIT (deferred balance triggers + WAL flush)", "psycopg/connection.py", "commit"),
