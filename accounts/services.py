@@ -416,19 +416,21 @@ def _found_by_field(numbers: dict[str, str], locked: dict[int, LedgerAccount]) -
 
 def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, description: str = "",
                   idempotency_claim=None) -> LedgerTransaction:
-    """Move money between two customer accounts of the same currency."""
+    """Move money between two customer accounts of the same currency. The claim's record is
+    written by the posting statement itself (``idempotency.record_rows``): BEGIN, one
+    statement, COMMIT, with or without an ``Idempotency-Key``."""
     with transaction.atomic(durable=True):
-        idempotency.begin(idempotency_claim)
         tx = transfer_post_in_transaction(actor=actor, from_account=from_account, to_account=to_account,
-                                          amount=amount, description=description)
-        idempotency.finish(idempotency_claim, tx)
+                                          amount=amount, description=description, idempotency_claim=idempotency_claim)
     return tx
 
 
 def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, amount: Money,
-                                 description: str = "") -> LedgerTransaction:
+                                 description: str = "", idempotency_claim=None) -> LedgerTransaction:
     """:func:`transfer_post` inside the caller's transaction (a desk request that moves
-    money as part of its fulfilment: an initial deposit, a balance moved out to close)."""
+    money as part of its fulfilment: an initial deposit, a balance moved out to close). A
+    claim given here is recorded by the posting statement; the caller must not also
+    ``begin``/``finish`` it."""
     _in_transaction("transfer_post_in_transaction")
     if amount.amount <= 0:
         raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
@@ -457,6 +459,7 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
                       payload={**details, "description": description}),
             audit_event_row(actor=actor, action="transfer.posted", obj=tx,
                             customer_ref=customer_number_of(from_account), after=details),
+            *idempotency.record_rows(idempotency_claim, tx),
         ],
     )
     return tx

@@ -330,28 +330,39 @@ def setup_postings(max_clients: int) -> None:
     _DESKS["main"] = desk
 
 
-def _transfer_op(actor, numbers: list[str], rng: random.Random, hot: str | None) -> Callable[[int], None]:
+def _transfer_op(actor, numbers: list[str], rng: random.Random, hot: str | None,
+                 keyed: bool = False) -> Callable[[int], None]:
+    """One client's transfer; ``keyed``: each with an ``Idempotency-Key`` claim of its own, as
+    every screen and API transfer carries (the record is written by the posting statement)."""
     from accounts.services import transfer_post
+    from branch_ops import idempotency
     from branch_ops.money import Money
 
     amount = Money(TRANSFER_AMOUNT, CURRENCY)
+    render = lambda tx: (201, {"id": str(tx.public_id)})  # noqa: E731
 
     def op(i: int) -> None:
         if hot is None:
             source, target = rng.sample(numbers, 2)
         else:
             source, target = rng.choice(numbers), hot
+        claim = None
+        if keyed:
+            claim = idempotency.Claim(user=actor, key=f"bench-{os.getpid()}-{rng.getrandbits(64):x}-{i}",
+                                      scope="transfer", request_hash="bench", render=render)
         transfer_post(actor=actor, from_account=source, to_account=target, amount=amount,
-                      description="bench transfer", idempotency_claim=None)
+                      description="bench transfer", idempotency_claim=claim)
 
     return op
 
 
 def postings_rate(clients: int, seconds: float, warmup: float, *, hot: bool = False,
-                  actors: list | None = None, processes: bool = False, waits: bool = False) -> RunResult:
+                  actors: list | None = None, processes: bool = False, waits: bool = False,
+                  keyed: bool = False) -> RunResult:
     """``clients`` threads (or processes); each takes its own share of the funded accounts
     (disjoint, so uncontended) and transfers between two of them at random, or, with
-    ``hot``, from one of them to the one hot account."""
+    ``hot``, from one of them to the one hot account; ``keyed``: each transfer with an
+    ``Idempotency-Key``."""
     desk = _DESKS["main"]
     hot_account, funded = desk.accounts[0], desk.accounts[1:]
     actors = actors or desk.csrs
@@ -359,7 +370,7 @@ def postings_rate(clients: int, seconds: float, warmup: float, *, hot: bool = Fa
     for k in range(clients):
         share = [a.number for a in funded[k::clients]]
         ops.append(_transfer_op(actors[k], share, random.Random(1000 * clients + k),
-                                hot_account.number if hot else None))
+                                hot_account.number if hot else None, keyed=keyed))
     return concurrent_rate(ops, seconds, warmup, processes=processes, waits=waits)
 
 

@@ -269,6 +269,7 @@ class LedgerResults:
     reads: object  # ledger_bench.Reads
     seconds: int
     profile: object  # ledger_bench.Profile
+    keyed4: object = None  # RunResult: 4 processes, each transfer with an Idempotency-Key
 
 
 def big_ledger(shared: dict):
@@ -313,6 +314,9 @@ def measure_ledger(params: dict, seconds: int, profile: bool, shared: dict) -> L
     say(f"  transfer_post, {n} client processes at {n} different branches (diagnostic), {seconds}s ...")
     branches = lb.postings_rate(n, seconds, WARMUP_SECONDS, actors=lb.branch_actors(n), processes=True)
     say(f"    {branches.ops_per_s:,.0f} postings/s ({branches.note()})")
+    say(f"  transfer_post with an Idempotency-Key, {n} client processes (diagnostic), {seconds}s ...")
+    keyed = lb.postings_rate(n, seconds, WARMUP_SECONDS, processes=True, keyed=True)
+    say(f"    {keyed.ops_per_s:,.0f} postings/s ({keyed.note()})")
     say(f"  transfer_post, {n} clients as {n} threads of one process (diagnostic), {seconds}s ...")
     threads = lb.postings_rate(n, seconds, WARMUP_SECONDS)
     say(f"    {threads.ops_per_s:,.0f} postings/s ({threads.note()})")
@@ -330,7 +334,7 @@ def measure_ledger(params: dict, seconds: int, profile: bool, shared: dict) -> L
     say("  reads on the hot account ...")
     reads = lb.measure_reads(big)
     return LedgerResults(tpcb=tpcb, runs=runs, hot=hot, branches4=branches, threads4=threads,
-                         hot_threads4=hot_threads,
+                         hot_threads4=hot_threads, keyed4=keyed,
                          statements=statements, big=big, reads=reads, seconds=seconds, profile=profiled)
 
 
@@ -443,6 +447,11 @@ def render_ledger(r: LedgerResults) -> list[str]:
     lines.append(f"| diagnostic: postings/s, {b.clients} clients at {b.clients} branches (their own audit chains) "
                  f"| {b.ops_per_s:,.0f} | uncontended {top} clients, one branch: {r.runs[top].ops_per_s:,.0f} "
                  f"| {b.ops_per_s / r.runs[top].ops_per_s:.2f}x | - | - |")
+    k = r.keyed4
+    if k is not None:
+        lines.append(f"| diagnostic: postings/s, {k.clients} clients, each transfer with an Idempotency-Key (as every "
+                     f"screen and API transfer) | {k.ops_per_s:,.0f} | uncontended {top} clients, no key: "
+                     f"{r.runs[top].ops_per_s:,.0f} | {k.ops_per_s / r.runs[top].ops_per_s:.2f}x | - | - |")
     lines.append(f"| diagnostic: postings/s, {th.clients} clients as {th.clients} threads of one process (one GIL) "
                  f"| {th.ops_per_s:,.0f} | TPC-B {th.clients} clients: {r.tpcb[th.clients]:,.0f} tps "
                  f"| {th.ops_per_s / r.tpcb[th.clients]:.2f}x | - | - |")
@@ -466,7 +475,7 @@ def render_ledger(r: LedgerResults) -> list[str]:
         "",
     ]
     big, rep, prof = r.big, r.big.verify_report, r.profile
-    runs = [*r.runs.values(), *r.hot.values(), b, th, ht]
+    runs = [*r.runs.values(), *r.hot.values(), b, th, ht, *([k] if k is not None else [])]
     lines += [
         "- CPU during the posting runs (cores busy, the whole machine; it has "
         f"{os.cpu_count()}): "

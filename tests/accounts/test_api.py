@@ -212,3 +212,44 @@ def test_the_statement_api_ends_on_the_branchs_today_like_the_screen(api, staff,
     monkeypatch.setattr(timezone, "now", lambda: moment)
     st = api(staff["teller"]).get(f"/api/v1/accounts/{a.number}/statement/").json()
     assert (st["start"], st["end"]) == ("2026-02-09", "2026-03-11")
+
+
+def test_a_transfer_replayed_by_its_key_answers_the_same_and_posts_once(api, staff, accounts_pair):
+    """The record of a transfer's key is written by the posting statement and names the
+    transaction; a replay renders the response again from it, equal to the first one."""
+    from accounts.models import LedgerTransaction
+    from branch_ops.models import IdempotencyRecord
+
+    a, b = accounts_pair
+    body = {"from_account": a.number, "to_account": b.number, "amount": {"amount": 1_250, "currency": "AED"},
+            "description": "rent"}
+    key = _key()
+    first = api(staff["teller"]).post("/api/v1/transfers/", body, format="json", **key)
+    again = api(staff["teller"]).post("/api/v1/transfers/", body, format="json", **key)
+    other = api(staff["teller"]).post("/api/v1/transfers/", {**body, "description": "not rent"}, format="json",
+                                      **key)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    tx = LedgerTransaction.objects.get(kind="transfer")
+    assert first.json()["id"] == str(tx.public_id)
+    record = IdempotencyRecord.objects.get(key=key["HTTP_IDEMPOTENCY_KEY"])
+    assert (record.result_type, record.result_id, record.user_id) == ("accounts.ledgertransaction",
+                                                                    str(tx.public_id), staff["teller"].pk)
+    assert LedgerAccount.objects.get(pk=b.ledger_id).balance == 1_250
+
+
+def test_a_refused_transfer_leaves_its_key_unused(api, staff, accounts_pair):
+    from branch_ops.models import IdempotencyRecord
+
+    a, b = accounts_pair
+    key = _key()
+    body = {"from_account": a.number, "to_account": b.number, "amount": {"amount": 10**9, "currency": "AED"}}
+    refused = api(staff["teller"]).post("/api/v1/transfers/", body, format="json", **key)
+    assert refused.json()["code"] == "INSUFFICIENT_FUNDS"
+    assert not IdempotencyRecord.objects.filter(key=key["HTTP_IDEMPOTENCY_KEY"]).exists()
+    corrected = api(staff["teller"]).post("/api/v1/transfers/", {**body, "amount": {"amount": 10, "currency": "AED"}},
+                                          format="json", **key)
+    assert corrected.status_code == 201

@@ -602,3 +602,27 @@ def test_a_transfer_that_waited_for_a_closing_sees_the_account_closed():
     assert outcome["code"] != "posted"
     assert LedgerAccount.objects.get(pk=closing.ledger_id).balance == 0
     assert LedgerAccount.objects.get(pk=payer.ledger_id).balance == 10_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_with_a_key_is_one_statement_between_begin_and_commit(staff):
+    """The key's record is written by the posting statement: nothing but that statement runs
+    in the transfer's transaction (it was also the record's INSERT before and UPDATE after)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from branch_ops import idempotency
+    from branch_ops.models import IdempotencyRecord
+
+    a = fund(open_account(staff["csr"], staff["supervisor"]), 50_000)
+    b = open_account(staff["csr"], staff["supervisor"])
+    teller = staff["teller"]
+    teller.staff  # the actor's profile, as the request's middleware has already read it
+    claim = idempotency.Claim(user=teller, key="k-1", scope="transfer", request_hash="h",
+                              render=lambda tx: (201, {"id": str(tx.public_id)}))
+    with CaptureQueriesContext(connection) as queries:
+        tx = transfer_post(actor=teller, from_account=a.number, to_account=b.number, amount=Money(100, "AED"),
+                           idempotency_claim=claim)
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert len(sent) == 3 and sent[0] == "BEGIN" and sent[2] == "COMMIT"
+    assert "INSERT INTO accounts_ledgertransaction" in sent[1] and '"branch_ops_idempotencyrecord"' in sent[1]
+    assert IdempotencyRecord.objects.get(key="k-1").result_id == str(tx.public_id)
