@@ -277,8 +277,8 @@ def ledger_post(
     account exists, is named once and is in the currency of its lines; a customer account is
     active to be debited and active, frozen or dormant to be credited (unless
     ``check_status`` is false); no limit of PostgreSQL's CHECK constraints would break. So the
-    lock is held for the rest of one statement and the COMMIT: no client round trip in
-    between. A posting that was written costs no more Python; one that was refused comes back
+    lock is held for the rest of one statement and until the COMMIT that follows it. A posting
+    that was written costs no more Python; one that was refused comes back
     with the locked rows as they were, and the same rules, run on them in Python, say which
     one broke: a coded error (and the caller's transaction rolls back).
 
@@ -413,12 +413,14 @@ def _check_posting(accounts: dict[int, LedgerAccount], lines: list[Line], releas
 # accounts locked in ascending id order (the ids come from an ARRAY(...) sub-select, run once
 # before the scan, so a lock wait re-reads the locked rows and nothing else), with their bank
 # account's number, customer and status; ``ok`` (one aggregate over the accounts): every account
-# exists and was named once, is in the currency of its lines, and no limit of the CHECK
+# exists and was named once, is in the currency of its lines, may be debited/credited in its
+# status (the ``%s`` flag: unless the caller skips statuses), and no limit of the CHECK
 # constraints would break. The rest writes only when ``ok``: the transaction, its entries (each
 # with its account's version and the balance after it, from the locked row and what the lines
 # before it on that account added: counted in Python), the new totals and the extra rows. The
-# main SELECT reads ``locked`` first, so every lock is taken before anything is written; it
-# returns the locked rows as they were, with the new transaction's id (NULL when refused).
+# transaction is inserted FROM ``ok``, an aggregate that reads every locked row, so every lock
+# is taken before anything is written. The main SELECT returns one row, the new transaction's
+# id and time, or, refused, the locked rows as they were (the id NULL).
 # Lines and totals travel as arrays (one per column), so the text is the same whatever the
 # number of lines: one prepared statement per kind of extra rows.
 _POST_SQL = """
