@@ -221,6 +221,14 @@ def _require_atomic() -> None:
         raise RuntimeError("ledger operations run inside the calling service's transaction")
 
 
+def outside_any_transaction() -> bool:
+    """True when this connection is in no transaction (autocommit, no ``atomic`` block): a
+    service whose whole transaction is one posting statement may then let the statement
+    commit itself (``ledger_post(commit=True)``)."""
+    conn = _conn()
+    return not conn.in_atomic_block and conn.get_autocommit()
+
+
 _DEBIT_STATUS_ERRORS = {
     "pending": ("ACCOUNT_NOT_ACTIVE", "Account %(number)s is not open yet."),
     "frozen": ("ACCOUNT_FROZEN", "Account %(number)s is frozen: no money can leave it."),
@@ -262,6 +270,7 @@ def ledger_post(
     check_status: bool = True,
     with_rows: Callable[[LedgerTransaction], Iterable[Model | NewRow]] | None = None,
     explain: Callable[[dict[int, LedgerAccount]], None] | None = None,
+    commit: bool = False,
 ) -> LedgerTransaction:
     """Post one balanced transaction. ``release_holds`` ({ledger account id: amount})
     lowers pending debits in the same step (posting a hold).
@@ -285,8 +294,18 @@ def ledger_post(
     ``explain(accounts)`` is the caller's own reading of a refusal, run on the locked
     accounts ({id: account}, each with ``bank_number``, ``customer_number`` and
     ``bank_status``) before the ledger's own: a transfer's "no such account" on the right
-    field. It only explains: whatever it would refuse, the statement refuses too."""
-    _require_atomic()
+    field. It only explains: whatever it would refuse, the statement refuses too.
+
+    ``commit``: the posting is the caller's whole transaction, and the caller is in none yet
+    (:func:`outside_any_transaction`). The statement then runs in autocommit and commits itself,
+    its deferred checks included: the posting and its COMMIT are one round trip, and a hot
+    account's lock is released without waiting for the client. A refused posting commits
+    nothing."""
+    if commit:
+        if not outside_any_transaction():
+            raise RuntimeError("ledger_post(commit=True) runs outside any transaction")
+    else:
+        _require_atomic()
     release_holds = release_holds or {}
     if len(lines) < 2:
         raise LedgerError(_("A posting needs at least two entries."), code="UNBALANCED")

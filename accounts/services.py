@@ -12,7 +12,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.ledger import CREDIT, DEBIT, LedgerError, Line, customer_number_of, ledger_post, lock_ledger_accounts
+from accounts.ledger import (
+    CREDIT,
+    DEBIT,
+    LedgerError,
+    Line,
+    customer_number_of,
+    ledger_post,
+    lock_ledger_accounts,
+    outside_any_transaction,
+)
 from accounts.models import AccountHolder, BankAccount, Customer, LedgerAccount, LedgerTransaction
 from accounts.numbers import account_number_from_serial, account_number_is_valid
 from accounts.selectors import approval_describe_accounts
@@ -417,12 +426,16 @@ def _found_by_field(numbers: dict[str, str], locked: dict[int, LedgerAccount]) -
 def transfer_post(*, actor, from_account: str, to_account: str, amount: Money, description: str = "",
                   idempotency_claim=None) -> LedgerTransaction:
     """Move money between two customer accounts of the same currency. The claim's record is
-    written by the posting statement itself (``idempotency.record_rows``): BEGIN, one
-    statement, COMMIT, with or without an ``Idempotency-Key``."""
+    written by the posting statement itself (``idempotency.record_rows``), so the statement is
+    the transfer's whole transaction, with or without an ``Idempotency-Key``: outside any
+    transaction (a request, the API) it commits itself, one round trip; inside one (a test's)
+    it is a durable block's only statement."""
+    kwargs = {"actor": actor, "from_account": from_account, "to_account": to_account, "amount": amount,
+              "description": description, "idempotency_claim": idempotency_claim}
+    if outside_any_transaction():
+        return _transfer(**kwargs, commit=True)
     with transaction.atomic(durable=True):
-        tx = transfer_post_in_transaction(actor=actor, from_account=from_account, to_account=to_account,
-                                          amount=amount, description=description, idempotency_claim=idempotency_claim)
-    return tx
+        return _transfer(**kwargs, commit=False)
 
 
 def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, amount: Money,
@@ -432,6 +445,12 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
     claim given here is recorded by the posting statement; the caller must not also
     ``begin``/``finish`` it."""
     _in_transaction("transfer_post_in_transaction")
+    return _transfer(actor=actor, from_account=from_account, to_account=to_account, amount=amount,
+                     description=description, idempotency_claim=idempotency_claim, commit=False)
+
+
+def _transfer(*, actor, from_account: str, to_account: str, amount: Money, description: str, idempotency_claim,
+              commit: bool) -> LedgerTransaction:
     if amount.amount <= 0:
         raise LedgerError(_("The amount must be greater than zero."), code="AMOUNT_NOT_POSITIVE", field="amount")
     # the check digits accept a number typed in groups ("0001 0000 0114"); the ledger knows it without spaces
@@ -461,6 +480,7 @@ def transfer_post_in_transaction(*, actor, from_account: str, to_account: str, a
                             customer_ref=customer_number_of(from_account), after=details),
             *idempotency.record_rows(idempotency_claim, tx),
         ],
+        commit=commit,
     )
     return tx
 

@@ -605,24 +605,40 @@ def test_a_transfer_that_waited_for_a_closing_sees_the_account_closed():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_transfer_with_a_key_is_one_statement_between_begin_and_commit(staff):
-    """The key's record is written by the posting statement: nothing but that statement runs
-    in the transfer's transaction (it was also the record's INSERT before and UPDATE after)."""
+def test_a_transfer_with_a_key_is_one_statement_that_commits_itself(staff):
+    """The key's record is written by the posting statement, so the statement is the whole
+    transfer: outside any transaction it runs in autocommit and commits itself (one round
+    trip; it was BEGIN, the record's INSERT, the posting, the record's UPDATE, COMMIT). A
+    refused one commits nothing, not even its key."""
     from django.test.utils import CaptureQueriesContext
 
     from branch_ops import idempotency
-    from branch_ops.models import IdempotencyRecord
+    from branch_ops.models import AuditEvent, IdempotencyRecord, OutboxEvent
 
     a = fund(open_account(staff["csr"], staff["supervisor"]), 50_000)
     b = open_account(staff["csr"], staff["supervisor"])
     teller = staff["teller"]
     teller.staff  # the actor's profile, as the request's middleware has already read it
-    claim = idempotency.Claim(user=teller, key="k-1", scope="transfer", request_hash="h",
-                              render=lambda tx: (201, {"id": str(tx.public_id)}))
+
+    def claim(key):
+        return idempotency.Claim(user=teller, key=key, scope="transfer", request_hash="h",
+                                 render=lambda tx: (201, {"id": str(tx.public_id)}))
+
     with CaptureQueriesContext(connection) as queries:
         tx = transfer_post(actor=teller, from_account=a.number, to_account=b.number, amount=Money(100, "AED"),
-                           idempotency_claim=claim)
+                           idempotency_claim=claim("k-1"))
     sent = [q["sql"] for q in queries.captured_queries]
-    assert len(sent) == 3 and sent[0] == "BEGIN" and sent[2] == "COMMIT"
-    assert "INSERT INTO accounts_ledgertransaction" in sent[1] and '"branch_ops_idempotencyrecord"' in sent[1]
+    assert len(sent) == 1, sent
+    assert "INSERT INTO accounts_ledgertransaction" in sent[0] and '"branch_ops_idempotencyrecord"' in sent[0]
+    assert not connection.in_atomic_block and connection.connection.info.transaction_status == 0  # IDLE: committed
     assert IdempotencyRecord.objects.get(key="k-1").result_id == str(tx.public_id)
+
+    counts = lambda: [m.objects.count() for m in (LedgerTransaction, AuditEvent, OutboxEvent, IdempotencyRecord)]  # noqa: E731
+    before = counts()
+    with pytest.raises(ApplicationError) as err:
+        transfer_post(actor=teller, from_account=a.number, to_account=b.number, amount=Money(10**9, "AED"),
+                      idempotency_claim=claim("k-2"))
+    assert err.value.code == "INSUFFICIENT_FUNDS"
+    assert counts() == before
+    assert (_ledger(a).balance, _ledger(b).balance) == (49_900, 100)
+    assert ledger_verify().ok
