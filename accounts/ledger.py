@@ -2,8 +2,9 @@
 
 Everything here runs *inside* the calling service's transaction (each business service —
 a transfer, a cash deposit, a redress payment — is one ``transaction.atomic(durable=True)``
-that calls these). A posting (``ledger_post``) is one statement, built entirely before it
-is sent:
+that calls these), but for a posting that is its service's whole transaction: outside any
+transaction, ``ledger_post(commit=True)`` lets its statement commit itself (a transfer). A
+posting (``ledger_post``) is one statement, built entirely before it is sent:
 
 1. it locks every ledger account touched, in ascending id order (by ids or by bank-account
    numbers), reading each bank account's status from the locked row;

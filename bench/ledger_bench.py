@@ -304,7 +304,7 @@ def bulk_accounts(desk: Desk, n: int) -> list:
 # --- 1 and 2: postings per second -------------------------------------------------------------------
 
 def transfer_statements() -> int:
-    """How many SQL statements one transfer_post sends, counting BEGIN and COMMIT (Django logs both)."""
+    """How many SQL statements one transfer_post sends, counting any BEGIN and COMMIT (Django logs both)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

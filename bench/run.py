@@ -419,8 +419,9 @@ def render_ledger(r: LedgerResults) -> list[str]:
     lines = [
         "### Ledger",
         "",
-        f"Postings: `transfer_post` (idempotency_claim=None; {r.statements} SQL statements counting BEGIN and COMMIT: "
-        "2 ledger entries, 1 audit event, 1 outbox event), one process (forked, as gunicorn's sync workers are) "
+        f"Postings: `transfer_post` (idempotency_claim=None; {r.statements} SQL statement(s) counting any BEGIN and "
+        "COMMIT — outside a transaction the posting statement commits itself: 2 ledger entries, 1 audit event, "
+        "1 outbox event), one process (forked, as gunicorn's sync workers are) "
         "and one connection per client, "
         f"{WARMUP_SECONDS:g} s warm-up, then {s} s; each client moves 1.00 AED between two random accounts of its "
         f"own share of {lb.FUNDED_ACCOUNTS} funded accounts (shares disjoint). All clients are CSRs of one branch. "

@@ -9,8 +9,8 @@ stores the rendered response), so the record, the work and the response commit t
 A service whose result is one immutable row written by one statement (a ledger posting) may
 instead have that statement insert the record, complete, with :func:`record_rows`: the record
 then names the result instead of holding its rendered response, and a replay renders the
-response again from it. A transfer is thus BEGIN, one statement and COMMIT, with or without a
-key, where it was two more round trips (the record's INSERT and its UPDATE).
+response again from it. A transfer is thus one statement, with or without a key, where it
+was two more round trips (the record's INSERT and its UPDATE).
 
 :func:`run_idempotent` is the API side: replay a stored response for the same key and
 body, answer 409 for the same key with another body, else run the service.
