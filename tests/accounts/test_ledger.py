@@ -610,6 +610,7 @@ def test_a_transfer_with_a_key_is_one_statement_that_commits_itself(staff):
     transfer: outside any transaction it runs in autocommit and commits itself (one round
     trip; it was BEGIN, the record's INSERT, the posting, the record's UPDATE, COMMIT). A
     refused one commits nothing, not even its key."""
+    import psycopg
     from django.test.utils import CaptureQueriesContext
 
     from branch_ops import idempotency
@@ -630,7 +631,8 @@ def test_a_transfer_with_a_key_is_one_statement_that_commits_itself(staff):
     sent = [q["sql"] for q in queries.captured_queries]
     assert len(sent) == 1, sent
     assert "INSERT INTO accounts_ledgertransaction" in sent[0] and '"branch_ops_idempotencyrecord"' in sent[0]
-    assert not connection.in_atomic_block and connection.connection.info.transaction_status == 0  # IDLE: committed
+    assert not connection.in_atomic_block
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # committed
     assert IdempotencyRecord.objects.get(key="k-1").result_id == str(tx.public_id)
 
     counts = lambda: [m.objects.count() for m in (LedgerTransaction, AuditEvent, OutboxEvent, IdempotencyRecord)]  # noqa: E731

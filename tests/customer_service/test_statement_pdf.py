@@ -3,14 +3,13 @@ ledger (the same read as the CSV), and the printable page and downloads on the s
 
 import datetime as dt
 import io
-import zoneinfo
 
 import pytest
-from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.models import Customer, LedgerAccount
 from accounts.services import transfer_post
+from branch_ops.business_days import branch_day
 from branch_ops.money import Money
 from customer_service.selectors import request_statement
 from customer_service.services import request_create
@@ -29,7 +28,7 @@ def statement_request(staff):
     transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(12_345, "AED"),
                   description=DESCRIPTION)
     transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(1_000, "AED"))
-    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(a.branch.time_zone))  # the branch's today
+    today = branch_day(a.branch)
     sr = request_create(actor=staff["csr"], kind="statement", customer_number=a.customer.number,
                         account_number=a.number, data={"start": str(today - dt.timedelta(days=7)), "end": str(today)})
     return sr, a
@@ -81,7 +80,7 @@ def test_the_api_serves_the_pdf_and_other_branches_get_404(api, staff, foreign_s
 def test_a_statement_without_chinese_does_not_embed_the_chinese_font(staff):
     a = fund(open_account(staff["csr"], staff["supervisor"]), 10_000)
     Customer.objects.filter(pk=a.customer_id).update(full_name=NAME)
-    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(a.branch.time_zone))  # the branch's today
+    today = branch_day(a.branch)
     sr = request_create(actor=staff["csr"], kind="statement", customer_number=a.customer.number,
                         account_number=a.number, data={"start": str(today), "end": str(today)})
     pdf = statement_pdf(request_statement(actor=staff["csr"], number=sr.number))

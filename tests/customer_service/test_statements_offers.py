@@ -1,13 +1,13 @@
 import csv
 import datetime as dt
 import io
-import zoneinfo
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import LedgerAccount
 from accounts.services import transfer_post
+from branch_ops.business_days import branch_day
 from branch_ops.errors import ApplicationError
 from branch_ops.models import AuditEvent
 from branch_ops.money import Money
@@ -26,7 +26,7 @@ def test_statement_csv_totals_equal_the_ledger(staff):
     b = open_account(staff["csr"], staff["supervisor"])
     for amount in (12_345, 1_000):
         transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(amount, "AED"))
-    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(a.branch.time_zone))  # the branch's today
+    today = branch_day(a.branch)
     sr = request_create(actor=staff["csr"], kind="statement", customer_number=a.customer.number,
                         account_number=a.number, data={"start": str(today - dt.timedelta(days=7)), "end": str(today)})
     assert sr.status == "fulfilled"
