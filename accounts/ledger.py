@@ -428,51 +428,35 @@ def _check_posting(accounts: dict[int, LedgerAccount], lines: list[Line], releas
             )
 
 
-# A posting in one statement. ``account``: each account the posting touches (a ledger id or a
-# bank account number, resolved once) with what the posting adds to it; ``locked``: those
-# accounts locked in ascending id order (the ids come from an ARRAY(...) sub-select, run once
-# before the scan, so a lock wait re-reads the locked rows and nothing else), with their bank
-# account's number, customer and status; ``ok`` (one aggregate over the accounts): every account
-# exists and was named once, is in the currency of its lines, may be debited/credited in its
-# status (the ``%s`` flag: unless the caller skips statuses), and no limit of the CHECK
-# constraints would break. The rest writes only when ``ok``: the transaction, its entries (each
-# with its account's version and the balance after it, from the locked row and what the lines
-# before it on that account added: counted in Python), the new totals and the extra rows. The
-# transaction is inserted FROM ``ok``, an aggregate that reads every locked row, so every lock
-# is taken before anything is written. The main SELECT returns one row, the new transaction's
-# id and time, or, refused, the locked rows as they were (the id NULL).
+# A posting in one statement. ``locked``: the function ``accounts_ledger_apply`` (accounts
+# migration 0009) takes each account the posting touches (a ledger id, or a bank account number
+# turned into its ledger id by an ARRAY(...) sub-select) with what the posting adds to it; it
+# locks them in ascending id order, checks every rule on the locked rows (each account exists
+# and was named once, is in the currency of its lines, may be debited/credited in its status
+# unless the caller skips statuses (the ``%s`` flag), and no limit of the CHECK constraints
+# would break) and, only if they all hold, updates their totals. Each of those is a statement of
+# the function's own: a lock wait re-checks the small locking statement, not this one, and the
+# UPDATE reads in a snapshot taken after the locks, so it re-checks nothing (migration 0009 says
+# why that matters on a hot account). It returns, per account, ``ok`` and the locked row as it
+# was before the update, with its bank account's and customer's numbers. The rest writes only
+# when ``ok``: the transaction, its entries (each with its account's version and the balance
+# after it, from the locked row and what the lines before it on that account added: counted in
+# Python) and the extra rows. The main SELECT returns one row, the new transaction's id and
+# time, or, refused, the locked rows as they were (the id NULL).
 # Lines and totals travel as arrays (one per column), so the text is the same whatever the
 # number of lines: one prepared statement per kind of extra rows.
 _POST_SQL = """
-WITH account AS MATERIALIZED (
-    SELECT t.i, coalesce(t.account_id, (SELECT ledger_id FROM accounts_bankaccount WHERE number = t.number)) AS id,
-           t.debits, t.credits, t.released, t.lines, t.currency
-    FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[])
-         WITH ORDINALITY AS t(account_id, number, debits, credits, released, lines, currency, i)
-), locked AS MATERIALIZED (
-    SELECT {columns}, ba.number AS bank_number, c.number AS customer_number
-    FROM accounts_ledgeraccount la
-    LEFT JOIN accounts_bankaccount ba ON ba.ledger_id = la.id
-    LEFT JOIN accounts_customer c ON c.id = ba.customer_id
-    WHERE la.id = ANY(ARRAY(SELECT id FROM account))
-    ORDER BY la.id FOR NO KEY UPDATE OF la
-), ok AS MATERIALIZED (
-    SELECT count(l.id) = count(*) AND count(DISTINCT t.id) = count(*)
-           AND NOT coalesce(bool_or(
-                   (l.kind = 'customer' AND l.posted_credits + t.credits
-                                            < l.posted_debits + t.debits + l.pending_debits - t.released
-                                              - l.overdraft_limit)
-                   OR (l.kind IN ({cash}) AND l.posted_debits + t.debits < l.posted_credits + t.credits)
-                   OR l.pending_debits - t.released < 0
-                   OR l.currency_id <> t.currency
-                   OR (%s AND l.kind = 'customer'
-                       AND ((t.debits > 0 AND l.bank_status <> 'active')
-                            OR (t.credits > 0 AND l.bank_status NOT IN ({creditable}))))), false) AS ok
-    FROM account t LEFT JOIN locked l ON l.id = t.id
+WITH locked AS MATERIALIZED (
+    SELECT a.place, a.ok, (a.account).*, a.bank_number, a.customer_number
+    FROM accounts_ledger_apply(
+        ARRAY(SELECT coalesce(t.account_id, (SELECT ledger_id FROM accounts_bankaccount WHERE number = t.number))
+              FROM unnest(%s::bigint[], %s::varchar[]) WITH ORDINALITY AS t(account_id, number, place)
+              ORDER BY t.place),
+        %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s) AS a
 ), tx AS (
     INSERT INTO accounts_ledgertransaction (public_id, kind, description, branch_id, created_by_id, reverses_id,
                                             metadata, posted_at)
-    SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, clock_timestamp() FROM ok WHERE ok.ok
+    SELECT %s, %s, %s, %s, %s, %s, %s::jsonb, clock_timestamp() WHERE (SELECT bool_and(ok) FROM locked)
     RETURNING id, posted_at
 ), entries AS (
     INSERT INTO accounts_ledgerentry (transaction_id, account_id, side, amount, currency_id, account_version,
@@ -483,23 +467,14 @@ WITH account AS MATERIALIZED (
            clock_timestamp()
     FROM tx, unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[])
                  WITH ORDINALITY AS l(account, side, amount, currency, nth, debits, credits, n)
-         JOIN account ON account.i = l.account
-         JOIN locked a ON a.id = account.id
+         JOIN locked a ON a.place = l.account
     ORDER BY l.n
     RETURNING 1
-), totals AS (
-    UPDATE accounts_ledgeraccount a
-    SET posted_debits = a.posted_debits + t.debits, posted_credits = a.posted_credits + t.credits,
-        pending_debits = a.pending_debits - t.released, version = a.version + t.lines
-    FROM account t, tx
-    WHERE a.id = t.id
-    RETURNING 1
 ){{rows}}
-SELECT tx.id, tx.posted_at, locked.* FROM (VALUES (1)) AS one LEFT JOIN tx ON true LEFT JOIN locked ON tx.id IS NULL
+SELECT tx.id, tx.posted_at, {columns}, locked.bank_number, locked.customer_number
+FROM (VALUES (1)) AS one LEFT JOIN tx ON true LEFT JOIN locked ON tx.id IS NULL
 ORDER BY locked.id
-""".format(columns=", ".join(f"la.{f.column}" for f in LedgerAccount._meta.concrete_fields),
-           cash=", ".join(f"'{kind}'" for kind in sorted(LedgerAccount.CASH_KINDS)),
-           creditable=", ".join(f"'{status}'" for status in sorted(_CREDITABLE)))
+""".format(columns=", ".join(f"locked.{f.column}" for f in LedgerAccount._meta.concrete_fields))
 
 
 def _columns(rows: list[tuple], width: int) -> list[str]:

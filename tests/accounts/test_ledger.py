@@ -359,12 +359,12 @@ def test_the_posting_statements_are_prepared_once_per_connection(staff, accounts
         with CaptureQueriesContext(connection) as logged:
             transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(100, "AED"))
     # the query log still shows a prepared statement's SQL (debugging, CaptureQueriesContext)
-    assert any("FOR NO KEY UPDATE OF la" in (q["sql"] or "") for q in logged.captured_queries)
+    assert any("accounts_ledger_apply(" in (q["sql"] or "") for q in logged.captured_queries)
     assert all(q["sql"] for q in logged.captured_queries)
     with connection.cursor() as cur:
         cur.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE NOT from_sql")
         prepared = cur.fetchall()
-    posting = [row for row in prepared if "FOR NO KEY UPDATE OF la" in row[0] and "INSERT INTO accounts_ledgerentry"
+    posting = [row for row in prepared if "accounts_ledger_apply(" in row[0] and "INSERT INTO accounts_ledgerentry"
                in row[0]]
     assert len(posting) == 1
     assert posting[0][1] >= 2 and posting[0][2] == 0  # generic plan every time, never re-planned
@@ -602,6 +602,67 @@ def test_a_transfer_that_waited_for_a_closing_sees_the_account_closed():
     assert outcome["code"] != "posted"
     assert LedgerAccount.objects.get(pk=closing.ledger_id).balance == 0
     assert LedgerAccount.objects.get(pk=payer.ledger_id).balance == 10_000
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("second", "code", "left"), [(1_500, "posted", 500), (2_500, "INSUFFICIENT_FUNDS", 2_000)])
+def test_a_posting_that_waited_for_the_account_counts_from_the_posting_before_it(second, code, left):
+    """Two debits of one account at once: the second waits for the first one's lock and is then
+    checked, numbered and written from the balance the first one left (10,000 - 8,000), not from
+    the row it would have read before it waited. A lost update would leave 8,500; a check on the
+    old row would let 2,500 through and break the account's limit."""
+    import time
+
+    from tests.factories import BranchFactory, make_staff
+
+    branch = BranchFactory(code="RACE2")
+    csr, supervisor = make_staff(branch, "csr", "csr.race2"), make_staff(branch, "supervisor", "sup.race2")
+    teller = make_staff(branch, "teller", "teller.race2")
+    payer, first_payee, second_payee = (fund(open_account(csr, supervisor), 10_000), open_account(csr, supervisor),
+                                        open_account(csr, supervisor))
+    locked, outcome = threading.Event(), {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                transfer_post_in_transaction(actor=teller, from_account=payer.number, to_account=first_payee.number,
+                                             amount=Money(8_000, "AED"))
+                locked.set()
+                deadline = time.monotonic() + 10
+                with connection.cursor() as cur:  # commit only once the second posting waits for the lock
+                    while time.monotonic() < deadline:
+                        cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                        if cur.fetchone()[0]:
+                            break
+                        time.sleep(0.02)
+        finally:
+            connection.close()
+
+    def second_posting():
+        locked.wait(10)
+        try:
+            transfer_post(actor=teller, from_account=payer.number, to_account=second_payee.number,
+                          amount=Money(second, "AED"))
+            outcome["code"] = "posted"
+        except ApplicationError as exc:
+            outcome["code"] = exc.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second_posting)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert outcome["code"] == code
+    ledger = _ledger(payer)
+    assert ledger.balance == left
+    entries = list(LedgerEntry.objects.filter(account_id=ledger.pk).order_by("account_version")
+                   .values_list("account_version", "balance_after"))
+    expected = [(1, 10_000), (2, 2_000)] + ([(3, 500)] if code == "posted" else [])
+    assert entries == expected and ledger.version == len(expected)
+    assert ledger_verify().ok
 
 
 @pytest.mark.django_db(transaction=True)
