@@ -29,6 +29,27 @@ def test_events_record_actor_role_branch_and_chain_per_branch(staff, foreign_sta
     assert audit_chain_verify().ok
 
 
+def test_an_events_hash_is_the_sha256_of_its_fields_as_an_auditor_recomputes_it(staff):
+    """The chain is checkable outside the application: each hash is the SHA-256 (hex) of the
+    previous hash and the event's fields, joined by the unit separator, the time in UTC to the
+    microsecond and the JSON as PostgreSQL prints it. Recomputed here in Python, not with the
+    database's own digest function, so a change to that function cannot go unnoticed."""
+    import datetime
+    import hashlib
+
+    first, second = _write(staff["teller"], 2, customer_ref="C-1")
+    for event in (first, second):
+        with connection.cursor() as cur:
+            cur.execute("SELECT before::text, after::text FROM branch_ops_auditevent WHERE id = %s", [event.pk])
+            before, after = cur.fetchone()
+        fields = [event.prev_hash, str(event.chain_key), str(event.seq),
+                  event.occurred_at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                  str(event.actor_id), event.actor_role, str(event.branch_id), event.action, event.object_type,
+                  event.object_id, event.customer_ref, before, after, event.request_id, str(event.public_id)]
+        assert event.hash == hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+    assert second.prev_hash == first.hash
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE branch_ops_auditevent SET action = 'forged' WHERE id = %s",
     "DELETE FROM branch_ops_auditevent WHERE id = %s",
