@@ -283,7 +283,8 @@ class IdempotencyRecord(models.Model):
     the work it guards, so a retry can never do the work twice; the response is stored so
     the same key and body replay it, and another body with the same key is a 409."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # no index of its own: the unique (user, key) index below leads with the user
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     scope = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)
