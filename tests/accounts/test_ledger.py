@@ -550,30 +550,21 @@ def test_one_idempotency_key_sent_by_two_threads_at_once_posts_once():
     assert LedgerAccount.objects.get(pk=a.ledger_id).balance == 49_000
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_transfer_that_waited_for_a_closing_sees_the_account_closed():
-    """The status of the credited account is read after its ledger lock is held: a posting
-    that waited for the closing's lock must see "closed", not the status from before it waited
-    (a joined row in the locking statement is not re-read; a closed account got money)."""
+def _transfer_that_waits_for(hold, transfer) -> str | None:
+    """Run ``hold()`` in a transaction of its own thread and keep that transaction open until
+    another connection waits for a lock, then commit; ``transfer()`` runs in a second thread
+    once ``hold()`` has. The transfer's outcome: "posted", or its error code."""
     import time
 
-    from accounts.ledger import lock_ledger_accounts
-    from tests.factories import BranchFactory, make_staff
-
-    branch = BranchFactory(code="RACE1")
-    csr, supervisor = make_staff(branch, "csr", "csr.race"), make_staff(branch, "supervisor", "sup.race")
-    coordinator = make_staff(branch, "coordinator", "coord.race")
-    closing, payer = open_account(csr, supervisor), fund(open_account(csr, supervisor), 10_000)
     locked, outcome = threading.Event(), {}
 
-    def close_it():
+    def holder():
         try:
             with transaction.atomic():
-                lock_ledger_accounts([closing.ledger_id])
-                BankAccount.objects.filter(pk=closing.pk).update(status="closed")
+                hold()
                 locked.set()
                 deadline = time.monotonic() + 10
-                with connection.cursor() as cur:  # hold the lock until the transfer waits for it
+                with connection.cursor() as cur:  # commit only once the transfer waits for the lock
                     while time.monotonic() < deadline:
                         cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
                         if cur.fetchone()[0]:
@@ -582,24 +573,45 @@ def test_a_transfer_that_waited_for_a_closing_sees_the_account_closed():
         finally:
             connection.close()
 
-    def pay_in():
+    def waiter():
         locked.wait(10)
         try:
-            transfer_post(actor=coordinator, from_account=payer.number, to_account=closing.number,
-                          amount=Money(3_000, "AED"))
+            transfer()
             outcome["code"] = "posted"
         except ApplicationError as exc:
             outcome["code"] = exc.code
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=close_it), threading.Thread(target=pay_in)]
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
+    return outcome.get("code")
 
-    assert outcome["code"] != "posted"
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_that_waited_for_a_closing_sees_the_account_closed():
+    """The status of the credited account is read after its ledger lock is held: a posting
+    that waited for the closing's lock must see "closed", not the status from before it waited
+    (a joined row in the locking statement is not re-read; a closed account got money)."""
+    from accounts.ledger import lock_ledger_accounts
+    from tests.factories import BranchFactory, make_staff
+
+    branch = BranchFactory(code="RACE1")
+    csr, supervisor = make_staff(branch, "csr", "csr.race"), make_staff(branch, "supervisor", "sup.race")
+    coordinator = make_staff(branch, "coordinator", "coord.race")
+    closing, payer = open_account(csr, supervisor), fund(open_account(csr, supervisor), 10_000)
+
+    def close_it():
+        lock_ledger_accounts([closing.ledger_id])
+        BankAccount.objects.filter(pk=closing.pk).update(status="closed")
+
+    code = _transfer_that_waits_for(close_it, lambda: transfer_post(
+        actor=coordinator, from_account=payer.number, to_account=closing.number, amount=Money(3_000, "AED")))
+
+    assert code is not None and code != "posted"
     assert LedgerAccount.objects.get(pk=closing.ledger_id).balance == 0
     assert LedgerAccount.objects.get(pk=payer.ledger_id).balance == 10_000
 
@@ -611,8 +623,6 @@ def test_a_posting_that_waited_for_the_account_counts_from_the_posting_before_it
     checked, numbered and written from the balance the first one left (10,000 - 8,000), not from
     the row it would have read before it waited. A lost update would leave 8,500; a check on the
     old row would let 2,500 through and break the account's limit."""
-    import time
-
     from tests.factories import BranchFactory, make_staff
 
     branch = BranchFactory(code="RACE2")
@@ -620,42 +630,13 @@ def test_a_posting_that_waited_for_the_account_counts_from_the_posting_before_it
     teller = make_staff(branch, "teller", "teller.race2")
     payer, first_payee, second_payee = (fund(open_account(csr, supervisor), 10_000), open_account(csr, supervisor),
                                         open_account(csr, supervisor))
-    locked, outcome = threading.Event(), {}
+    outcome = _transfer_that_waits_for(
+        lambda: transfer_post_in_transaction(actor=teller, from_account=payer.number, to_account=first_payee.number,
+                                             amount=Money(8_000, "AED")),
+        lambda: transfer_post(actor=teller, from_account=payer.number, to_account=second_payee.number,
+                              amount=Money(second, "AED")))
 
-    def first():
-        try:
-            with transaction.atomic():
-                transfer_post_in_transaction(actor=teller, from_account=payer.number, to_account=first_payee.number,
-                                             amount=Money(8_000, "AED"))
-                locked.set()
-                deadline = time.monotonic() + 10
-                with connection.cursor() as cur:  # commit only once the second posting waits for the lock
-                    while time.monotonic() < deadline:
-                        cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                        if cur.fetchone()[0]:
-                            break
-                        time.sleep(0.02)
-        finally:
-            connection.close()
-
-    def second_posting():
-        locked.wait(10)
-        try:
-            transfer_post(actor=teller, from_account=payer.number, to_account=second_payee.number,
-                          amount=Money(second, "AED"))
-            outcome["code"] = "posted"
-        except ApplicationError as exc:
-            outcome["code"] = exc.code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second_posting)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-
-    assert outcome["code"] == code
+    assert outcome == code
     ledger = _ledger(payer)
     assert ledger.balance == left
     entries = list(LedgerEntry.objects.filter(account_id=ledger.pk).order_by("account_version")
