@@ -25,9 +25,9 @@ when ``ok``; a refused posting changes nothing (the UPDATE did not run).
 
 The rules are those of ``accounts.ledger._check_posting`` (which explains a refusal in Python):
 the kinds of cash (``LedgerAccount.CASH_KINDS``) and the statuses a customer account may be
-credited in (``_CREDITABLE``) are written out here; the refusal tests in
-``tests/accounts/test_ledger.py`` (the posting statement writes nothing it refuses) fail if they
-drift apart.
+credited in (``_CREDITABLE``) are written out here. Two tests in ``tests/accounts/test_ledger.py``
+fail if they drift apart: every cash kind is refused below zero by the statement itself, and
+exactly the creditable statuses may be credited.
 """
 
 from django.db import migrations

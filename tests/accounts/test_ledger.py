@@ -295,6 +295,38 @@ def test_the_posting_statement_itself_writes_nothing_it_refuses(staff, accounts_
         actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(amount, "AED"))) == code
 
 
+@pytest.mark.parametrize("kind", sorted(LedgerAccount.CASH_KINDS))
+def test_the_posting_statement_refuses_cash_below_zero_for_every_kind_of_cash(staff, kind):
+    """The rules of the statement are spelled out in ``accounts_ledger_apply`` (migration 0009),
+    and they must name every kind of cash ``LedgerAccount.CASH_KINDS`` names: a kind missing
+    there would be written and only stopped by the CHECK constraint, as a database error."""
+    branch = staff["teller"].staff.branch
+    cash = LedgerAccount.objects.create(kind=kind, currency_id="AED", branch=branch, name=f"test {kind}",
+                                        debit_normal=True)
+    suspense = internal_account(branch=branch, kind="suspense", currency="AED")
+    assert _refusal_in_the_same_transaction(lambda: ledger_post(
+        kind="test", lines=[Line(suspense, DEBIT, Money(100, "AED")), Line(cash, CREDIT, Money(100, "AED"))],
+    )) == "INSUFFICIENT_CASH"
+
+
+@pytest.mark.parametrize("status", BankAccount.Status.values)
+def test_the_posting_statement_credits_exactly_the_statuses_that_may_be_credited(staff, accounts_pair, status):
+    """Money may arrive on an active, frozen or dormant account and on no other: the statement's
+    own list (migration 0009) against the one the refusal is explained by in Python."""
+    from accounts.ledger import _CREDITABLE
+
+    a, b = accounts_pair
+    BankAccount.objects.filter(pk=b.pk).update(status=status)
+    post = lambda: transfer_post_in_transaction(  # noqa: E731
+        actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(10, "AED"))
+    if status in _CREDITABLE:
+        with transaction.atomic():
+            post()
+        assert _ledger(b).balance == 10
+    else:
+        assert _refusal_in_the_same_transaction(post) in ("ACCOUNT_CLOSED", "ACCOUNT_NOT_ACTIVE")
+
+
 def test_the_posting_statement_refuses_an_unknown_account_or_another_currency(staff, accounts_pair):
     a, b = accounts_pair
     usd = open_account(staff["csr"], staff["supervisor"], currency="USD")
