@@ -21,9 +21,11 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Least, Now
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils.translation import gettext_lazy as _
 
+from branch_ops.constraints import AnyOf
 from branch_ops.ids import uuid7
 from branch_ops.models import Branch, Currency
 
@@ -136,9 +138,11 @@ class LedgerAccount(models.Model):
 
     class Meta:
         constraints = [
+            # (each condition is written to be short as PostgreSQL stores it: every UPDATE of the
+            # totals reads and prepares all five again; branch_ops.constraints says why)
             models.CheckConstraint(
-                condition=Q(posted_debits__gte=0, posted_credits__gte=0, pending_debits__gte=0, overdraft_limit__gte=0,
-                            version__gte=0),
+                condition=GreaterThanOrEqual(
+                    Least("posted_debits", "posted_credits", "pending_debits", "overdraft_limit", "version"), 0),
                 name="ledger_totals_non_negative",
             ),
             models.CheckConstraint(
@@ -147,15 +151,16 @@ class LedgerAccount(models.Model):
                 name="ledger_customer_within_overdraft",
             ),
             models.CheckConstraint(
-                condition=~Q(kind__in=["drawer_cash", "vault_cash"]) | Q(posted_debits__gte=models.F("posted_credits")),
+                condition=~Q(AnyOf(models.F("kind"), ["drawer_cash", "vault_cash"]))
+                | Q(posted_debits__gte=models.F("posted_credits")),
                 name="ledger_cash_not_negative",
             ),
             models.CheckConstraint(condition=Q(overdraft_limit=0) | Q(kind="customer"),
                                    name="ledger_overdraft_only_customer"),
             models.CheckConstraint(
-                condition=Q(debit_normal=True, kind__in=["drawer_cash", "vault_cash", "redress", "cash_over_short",
-                                                         "suspense", "fx_position"])
-                | Q(debit_normal=False, kind__in=["customer", "fees", "clearing"]),
+                condition=Q(AnyOf(models.F("kind"), ["drawer_cash", "vault_cash", "redress", "cash_over_short",
+                                                     "suspense", "fx_position"]), debit_normal=True)
+                | Q(AnyOf(models.F("kind"), ["customer", "fees", "clearing"]), debit_normal=False),
                 name="ledger_normal_side_by_kind",
             ),
             # the key an entry's (account, currency) refers to: an entry is in its account's

@@ -3,6 +3,7 @@ import threading
 import uuid
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from rest_framework.test import APIClient
 
@@ -161,6 +162,35 @@ def test_check_constraint_keeps_cash_at_or_above_zero(branch):
     with pytest.raises(IntegrityError, match="ledger_cash_not_negative"), transaction.atomic():
         LedgerAccount.objects.filter(pk=vault.pk).update(posted_credits=1)
 
+
+
+@pytest.mark.parametrize("column", ["posted_debits", "posted_credits", "pending_debits", "overdraft_limit", "version"])
+def test_no_total_of_a_ledger_account_goes_below_zero(branch, accounts_pair, column):
+    # a suspense account breaks no other rule by going below zero; an overdraft is a customer's
+    suspense, _ = LedgerAccount.objects.get_or_create(kind="suspense", currency_id="AED", branch=branch,
+                                                      defaults={"name": "suspense", "debit_normal": True})
+    account_id = accounts_pair[0].ledger_id if column == "overdraft_limit" else suspense.pk
+    with pytest.raises(IntegrityError, match="ledger_totals_non_negative"), transaction.atomic():
+        LedgerAccount.objects.filter(pk=account_id).update(**{column: -1})
+
+
+@pytest.mark.parametrize(("kind", "debit_normal", "allowed"), [
+    ("vault_cash", True, True), ("fx_position", True, True), ("customer", False, True), ("clearing", False, True),
+    ("vault_cash", False, False), ("fees", True, False), ("customer", True, False), ("lottery", True, False),
+])
+def test_a_ledger_accounts_normal_side_follows_its_kind_in_the_database_and_in_validation(
+        branch, kind, debit_normal, allowed):
+    """The kinds' CHECK constraints are written as one ``text[]`` constant each (AnyOf): the
+    database and Django's own validation of the constraint agree on every kind."""
+    account = LedgerAccount(kind=kind, currency_id="AED", branch=branch, name="x", debit_normal=debit_normal)
+    if allowed:
+        account.validate_constraints()
+        account.save()
+        return
+    with pytest.raises(ValidationError, match="ledger_normal_side_by_kind"):
+        account.validate_constraints()
+    with pytest.raises(IntegrityError, match="ledger_normal_side_by_kind"), transaction.atomic():
+        account.save()
 
 # --- service-level refusals: coded, translated, nothing written ---------------------------------------
 
