@@ -11,10 +11,11 @@ medians). Tests: ``test_no_total_of_a_ledger_account_goes_below_zero``,
 """
 
 
-import branch_ops.constraints
 import django.db.models.functions.comparison
 import django.db.models.lookups
 from django.db import migrations, models
+
+import branch_ops.constraints
 
 
 class Migration(migrations.Migration):
