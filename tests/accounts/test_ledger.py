@@ -163,7 +163,6 @@ def test_check_constraint_keeps_cash_at_or_above_zero(branch):
         LedgerAccount.objects.filter(pk=vault.pk).update(posted_credits=1)
 
 
-
 @pytest.mark.parametrize("column", ["posted_debits", "posted_credits", "pending_debits", "overdraft_limit", "version"])
 def test_no_total_of_a_ledger_account_goes_below_zero(branch, accounts_pair, column):
     # a suspense account breaks no other rule by going below zero; an overdraft is a customer's
@@ -191,6 +190,7 @@ def test_a_ledger_accounts_normal_side_follows_its_kind_in_the_database_and_in_v
         account.validate_constraints()
     with pytest.raises(IntegrityError, match="ledger_normal_side_by_kind"), transaction.atomic():
         account.save()
+
 
 # --- service-level refusals: coded, translated, nothing written ---------------------------------------
 
