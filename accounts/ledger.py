@@ -324,10 +324,10 @@ def ledger_post(
     created_by = actor if actor is not None and actor.is_authenticated else None
     tx = _new_transaction(kind=kind, description=description[:200], branch=branch, created_by=created_by,
                           reverses=reverses, metadata=metadata or {})
-    extra_sql, extra_params = [], []
-    for i, row in enumerate(with_rows(tx) if with_rows is not None else ()):
+    inserts, extra_params = [], []
+    for row in with_rows(tx) if with_rows is not None else ():
         sql, params = _insert_sql(row)
-        extra_sql.append(f", row{i} AS ({sql} FROM tx)")
+        inserts.append(sql)
         extra_params.extend(params)
     # What each line adds to its account, counted from the locked row that the statement reads:
     # the line's place among the account's lines (its version) and the debits and credits so far
@@ -347,7 +347,7 @@ def ledger_post(
                     Jsonb(tx.metadata, dumps=_dumps), *_columns(entries, 7), *extra_params]
 
     with _posting_cursor() as cursor:
-        cursor.execute(_POST_SQL.format(rows="".join(extra_sql)), write_params)
+        cursor.execute(_post_statement(tuple(inserts)), write_params)
         rows = cursor.fetchall()
     tx.pk, tx.posted_at = rows[0][:2]
     if tx.pk is None:  # refused: which rule broke, read from the locked rows
@@ -475,6 +475,22 @@ SELECT tx.id, tx.posted_at, {columns}, locked.bank_number, locked.customer_numbe
 FROM (VALUES (1)) AS one LEFT JOIN tx ON true LEFT JOIN locked ON tx.id IS NULL
 ORDER BY locked.id
 """.format(columns=", ".join(f"locked.{f.column}" for f in LedgerAccount._meta.concrete_fields))
+
+
+#: The posting statement of each combination of row INSERTs (``_INSERT_SQL`` texts): a handful.
+_POST_STATEMENTS: dict[tuple[str, ...], str] = {}
+
+
+def _post_statement(inserts: tuple[str, ...]) -> str:
+    """The posting statement that also runs these INSERTs, as the same ``str`` object every
+    time: psycopg keeps a cursor's adaptation state (its ``Transformer``: the parameters'
+    dumpers, the result's loaders) only while each query is the very object of the cursor's
+    previous one; a new string, even an equal one, rebuilds it."""
+    sql = _POST_STATEMENTS.get(inserts)
+    if sql is None:
+        rows = "".join(f", row{i} AS ({insert} FROM tx)" for i, insert in enumerate(inserts))
+        sql = _POST_STATEMENTS[inserts] = _POST_SQL.format(rows=rows)
+    return sql
 
 
 def _columns(rows: list[tuple], width: int) -> list[str]:
