@@ -157,12 +157,9 @@ class LedgerAccount(models.Model):
             ),
             models.CheckConstraint(condition=Q(overdraft_limit=0) | Q(kind="customer"),
                                    name="ledger_overdraft_only_customer"),
-            models.CheckConstraint(
-                condition=Q(AnyOf(models.F("kind"), ["drawer_cash", "vault_cash", "redress", "cash_over_short",
-                                                     "suspense", "fx_position"]), debit_normal=True)
-                | Q(AnyOf(models.F("kind"), ["customer", "fees", "clearing"]), debit_normal=False),
-                name="ledger_normal_side_by_kind",
-            ),
+            # (a known kind on its normal side is the foreign key ledger_normal_side_by_kind to
+            # LedgerKind, migration 0012: checked when the kind or side is written, not by every
+            # totals UPDATE as a CHECK constraint would be)
             # the key an entry's (account, currency) refers to: an entry is in its account's
             # currency (the foreign key entry_currency_is_account_currency, migration 0008)
             models.UniqueConstraint(fields=["id", "currency"], name="ledger_account_id_currency"),
@@ -189,6 +186,28 @@ class LedgerAccount(models.Model):
     def available(self) -> int:
         """What can be paid out now: balance - holds + overdraft limit."""
         return self.balance - self.pending_debits + self.overdraft_limit
+
+
+class LedgerKind(models.Model):
+    """A kind of ledger account and the side its balance is kept on (``debit_normal``: debits
+    minus credits). A ledger account's (kind, debit_normal) must be a row of this table: the
+    foreign key ``ledger_normal_side_by_kind`` (accounts migration 0012). PostgreSQL checks it
+    when an account is created or its kind or side changes, and never for the totals UPDATE of
+    a posting, which reads and prepares every CHECK constraint of the ledger account table
+    again. The rows come from ``LedgerAccount.Kind`` and ``LedgerAccount.DEBIT_NORMAL``
+    (``accounts.reference_data``), loaded by the migration and after every migrate or flush."""
+
+    code = models.CharField(primary_key=True, max_length=20, choices=LedgerAccount.Kind.choices)
+    debit_normal = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            # the key the ledger accounts' (kind, debit_normal) refers to
+            models.UniqueConstraint(fields=["code", "debit_normal"], name="ledger_kind_code_side"),
+        ]
+
+    def __str__(self):
+        return self.code
 
 
 class BankAccount(models.Model):

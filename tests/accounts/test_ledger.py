@@ -3,7 +3,6 @@ import threading
 import uuid
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from rest_framework.test import APIClient
 
@@ -19,7 +18,7 @@ from accounts.ledger import (
     ledger_reverse,
     ledger_verify,
 )
-from accounts.models import BankAccount, LedgerAccount, LedgerEntry, LedgerTransaction
+from accounts.models import BankAccount, LedgerAccount, LedgerEntry, LedgerKind, LedgerTransaction
 from accounts.selectors import account_statement
 from accounts.services import internal_account, transfer_post, transfer_post_in_transaction
 from branch_ops.errors import ApplicationError
@@ -177,19 +176,42 @@ def test_no_total_of_a_ledger_account_goes_below_zero(branch, accounts_pair, col
     ("vault_cash", True, True), ("fx_position", True, True), ("customer", False, True), ("clearing", False, True),
     ("vault_cash", False, False), ("fees", True, False), ("customer", True, False), ("lottery", True, False),
 ])
-def test_a_ledger_accounts_normal_side_follows_its_kind_in_the_database_and_in_validation(
-        branch, kind, debit_normal, allowed):
-    """The kinds' CHECK constraints are written as one ``text[]`` constant each (AnyOf): the
-    database and Django's own validation of the constraint agree on every kind."""
+def test_a_ledger_account_is_of_a_known_kind_on_its_normal_side(branch, kind, debit_normal, allowed):
+    """(kind, debit_normal) is a key of the kinds table (the foreign key
+    ``ledger_normal_side_by_kind``): any other pair is refused at the account's INSERT."""
     account = LedgerAccount(kind=kind, currency_id="AED", branch=branch, name="x", debit_normal=debit_normal)
     if allowed:
-        account.validate_constraints()
         account.save()
+        assert LedgerAccount.objects.get(pk=account.pk).balance == 0
         return
-    with pytest.raises(ValidationError, match="ledger_normal_side_by_kind"):
-        account.validate_constraints()
     with pytest.raises(IntegrityError, match="ledger_normal_side_by_kind"), transaction.atomic():
         account.save()
+    assert not LedgerAccount.objects.filter(name="x").exists()
+
+
+def test_a_ledger_accounts_kind_or_side_cannot_be_changed_to_a_wrong_pair(staff):
+    """The foreign key is checked again whenever the kind or the side is written, by any UPDATE."""
+    ledger = _ledger(open_account(staff["csr"], staff["supervisor"]))
+    for change in ({"debit_normal": True}, {"kind": "vault_cash"}, {"kind": "lottery"}):
+        with pytest.raises(IntegrityError, match="ledger_normal_side_by_kind"), transaction.atomic():
+            LedgerAccount.objects.filter(pk=ledger.pk).update(**change)
+    LedgerAccount.objects.filter(pk=ledger.pk).update(kind="fees")  # credit-normal too: a valid pair
+    assert LedgerAccount.objects.get(pk=ledger.pk).kind == "fees"
+
+
+@pytest.mark.django_db
+def test_the_kinds_table_holds_each_kind_of_the_code_on_its_side():
+    assert dict(LedgerKind.objects.values_list("code", "debit_normal")) == {
+        kind: kind in LedgerAccount.DEBIT_NORMAL for kind in LedgerAccount.Kind.values}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_kinds_are_back_after_a_flush():
+    """A transactional test's flush empties every table; ``post_migrate`` loads the kinds again."""
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert LedgerKind.objects.count() == len(LedgerAccount.Kind.values)
 
 
 # --- service-level refusals: coded, translated, nothing written ---------------------------------------
