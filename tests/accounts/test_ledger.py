@@ -124,6 +124,23 @@ def test_two_balanced_raw_transactions_in_one_commit_are_both_checked(staff):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_transaction_in_two_currencies_balances_in_each_of_them(staff):
+    """Debits equal credits in every currency, not in the sum of all: 100 AED against 100 USD
+    is refused; 100 AED and 50 USD, each against itself, is posted."""
+    a = open_account(staff["csr"], staff["supervisor"])
+    aed = internal_account(branch=a.branch, kind="suspense", currency="AED")
+    usd = internal_account(branch=a.branch, kind="suspense", currency="USD")
+    usd_fx = internal_account(branch=a.branch, kind="fx_position", currency="USD")
+    before = LedgerEntry.objects.count()
+    with pytest.raises(IntegrityError, match="unbalanced in AED"):
+        _raw_tx([(aed.pk, "D", 100, "AED", 5001), (usd.pk, "C", 100, "USD", 5001)])
+    assert LedgerEntry.objects.count() == before
+    _raw_tx([(aed.pk, "D", 100, "AED", 5001), (a.ledger_id, "C", 100, "AED", 5001),
+             (usd.pk, "D", 50, "USD", 5001), (usd_fx.pk, "C", 50, "USD", 5001)])
+    assert LedgerEntry.objects.count() == before + 4
+
+
+@pytest.mark.django_db(transaction=True)
 def test_raw_sql_entry_in_another_currency_than_its_account_is_refused(staff):
     a = open_account(staff["csr"], staff["supervisor"])
     usd = internal_account(branch=a.branch, kind="suspense", currency="USD")
