@@ -282,12 +282,18 @@ class LedgerTransaction(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+")
     posted_at = models.DateTimeField(db_default=Now())
-    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="reversed_by")
+    # at most one reversal of a transaction: the partial unique key below (only reversals are in
+    # it, so an ordinary posting inserts no key of its own there)
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="reversed_by", db_index=False)
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["branch", "posted_at"], name="ledger_tx_branch_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["reverses"], condition=Q(reverses__isnull=False),
+                                    name="ledger_reversed_at_most_once"),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.public_id}"
