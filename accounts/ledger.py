@@ -24,7 +24,6 @@ posting (``ledger_post``) is one statement, built entirely before it is sent:
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -177,11 +176,14 @@ def _array(values) -> str:
     for value in values:
         if value is None:
             out.append("NULL")
-            continue
-        text = str(value)
-        if not (isinstance(value, int) or text.isalnum()):
+        elif type(value) is int:
+            out.append(str(value))
+        elif type(value) is str and value.isalnum():
+            out.append(value)
+        elif isinstance(value, int) and not isinstance(value, bool):  # an int subclass (an IntegerChoices member)
+            out.append(str(int(value)))
+        else:
             raise ValueError(f"not an integer or a plain code: {value!r}")
-        out.append(text)
     return "{" + ",".join(out) + "}"
 
 
@@ -496,7 +498,8 @@ def _post_statement(inserts: tuple[str, ...]) -> str:
 def _columns(rows: list[tuple], width: int) -> list[str]:
     """Rows of ``width`` values -> ``width`` array literals (the columns the write statement
     unnests)."""
-    return [_array(row[i] for row in rows) for i in range(width)]
+    columns = [_array(column) for column in zip(*rows, strict=True)]
+    return columns or ["{}"] * width
 
 
 _INSERT_FIELDS: dict[type, list] = {}
@@ -560,8 +563,7 @@ def _insert_sql(row: Model | NewRow) -> tuple[str, list]:
     return _cached_insert(meta.db_table, columns, values), params
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder)
+_dumps = DjangoJSONEncoder().encode  # json.dumps(value, cls=...) builds an encoder at every call
 
 
 def _lang() -> str:
