@@ -178,9 +178,9 @@ def _array(values) -> str:
             out.append("NULL")
         elif type(value) is int:
             out.append(str(value))
-        elif type(value) is str and value.isalnum():
-            out.append(value)
-        elif isinstance(value, int) and not isinstance(value, bool):  # an int subclass (an IntegerChoices member)
+        elif isinstance(value, str) and value.isalnum():  # a TextChoices member too
+            out.append(str.__str__(value))
+        elif isinstance(value, int) and not isinstance(value, bool):  # an IntegerChoices member
             out.append(str(int(value)))
         else:
             raise ValueError(f"not an integer or a plain code: {value!r}")

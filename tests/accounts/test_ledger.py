@@ -787,3 +787,14 @@ def test_a_transfer_with_a_key_is_one_statement_that_commits_itself(staff):
     assert counts() == before
     assert (_ledger(a).balance, _ledger(b).balance) == (49_900, 100)
     assert ledger_verify().ok
+
+
+def test_the_posting_statements_array_literals_take_only_integers_and_plain_codes():
+    """The write's columns go to PostgreSQL as array literals built in Python: an element that
+    could break out of one (a comma, a brace, a space, a quote) is refused before anything is sent."""
+    from accounts.ledger import _array
+
+    assert _array([7, None, "AED", LedgerEntry.Side.DEBIT, LedgerAccount.Kind.CUSTOMER]) == "{7,NULL,AED,D,customer}"
+    for bad in ["1,2", "{1}", "a b", 'x"', "\\", True, 1.5]:
+        with pytest.raises(ValueError):
+            _array([bad])
