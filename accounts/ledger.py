@@ -436,11 +436,12 @@ def _check_posting(accounts: dict[int, LedgerAccount], lines: list[Line], releas
 # locks them in ascending id order, checks every rule on the locked rows (each account exists
 # and was named once, is in the currency of its lines, may be debited/credited in its status
 # unless the caller skips statuses (the ``%s`` flag), and no limit of the CHECK constraints
-# would break) and, only if they all hold, updates their totals. Each of those is a statement of
-# the function's own: a lock wait re-checks the small locking statement, not this one, and the
-# UPDATE reads in a snapshot taken after the locks, so it re-checks nothing (migration 0009 says
-# why that matters on a hot account). It returns, per account, ``ok`` and the locked row as it
-# was before the update, with its bank account's and customer's numbers. The rest writes only
+# would break) and, only if they all hold, updates their totals. The lock and the rules are one
+# small statement of the function's own (migration 0013), the UPDATE another: a lock wait
+# re-checks that small statement, not this one, and the UPDATE reads in a snapshot taken after
+# the locks, so it re-checks nothing (migration 0009 says why that matters on a hot account).
+# It returns, per account, ``ok`` and the locked row as it was before the update (with its bank
+# account's and customer's numbers only when refused, migration 0010). The rest writes only
 # when ``ok``: the transaction, its entries (each with its account's version and the balance
 # after it, from the locked row and what the lines before it on that account added: counted in
 # Python) and the extra rows. The main SELECT returns one row, the new transaction's id and

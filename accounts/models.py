@@ -139,7 +139,7 @@ class LedgerAccount(models.Model):
     class Meta:
         constraints = [
             # (each condition is written to be short as PostgreSQL stores it: every UPDATE of the
-            # totals reads and prepares all five again; branch_ops.constraints says why)
+            # totals reads and prepares all of them again; branch_ops.constraints says why)
             models.CheckConstraint(
                 condition=GreaterThanOrEqual(
                     Least("posted_debits", "posted_credits", "pending_debits", "overdraft_limit", "version"), 0),
