@@ -24,14 +24,15 @@ posting (``ledger_post``) is one statement, built entirely before it is sent:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.backends.postgresql.psycopg_any import Jsonb
-from django.db.models import F, Field, JSONField, Model
+from django.db.models import F, JSONField, Model
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.fields import AutoFieldMixin
 from django.utils.translation import gettext as _
@@ -44,6 +45,7 @@ from branch_ops.money import Money
 from branch_ops.rows import NewRow
 
 DEBIT, CREDIT = "D", "C"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class LedgerError(ApplicationError):
@@ -346,16 +348,17 @@ def ledger_post(
     entries = [(place[key], *rest) for key, *rest in entries]
     write_params = [*_columns([(*_split(key), *total) for key, total in totals.items()], 7), bool(check_status),
                     str(tx.public_id), kind, tx.description, tx.branch_id, tx.created_by_id, tx.reverses_id,
-                    Jsonb(tx.metadata, dumps=_dumps), *_columns(entries, 7), *extra_params]
+                    _dumps(tx.metadata), *_columns(entries, 7), *extra_params]
 
     with _posting_cursor() as cursor:
         cursor.execute(_post_statement(tuple(inserts)), write_params)
         rows = cursor.fetchall()
-    tx.pk, tx.posted_at = rows[0][:2]
+    tx.pk, micros = rows[0][:2]
     if tx.pk is None:  # refused: which rule broke, read from the locked rows
         accounts = _locked(row[2:] for row in rows if row[2] is not None)
         _check_posting(accounts, lines, release_holds, check_status, explain)
         raise LedgerError(_("The posting was refused."), code="POSTING_REFUSED", status_code=409)
+    tx.posted_at = _EPOCH + timedelta(microseconds=micros)
     tx._state.adding, tx._state.db = False, DEFAULT_DB_ALIAS
     counter = _POSTED.get(kind) or _POSTED.setdefault(kind, POSTINGS.labels(kind=kind))
     transaction.on_commit(counter.inc)  # counted only once it really committed
@@ -445,7 +448,8 @@ def _check_posting(accounts: dict[int, LedgerAccount], lines: list[Line], releas
 # when ``ok``: the transaction, its entries (each with its account's version and the balance
 # after it, from the locked row and what the lines before it on that account added: counted in
 # Python) and the extra rows. The main SELECT returns one row, the new transaction's id and
-# time, or, refused, the locked rows as they were (the id NULL).
+# time (in microseconds since 1970, an integer: psycopg's C loader reads it, where Django's
+# timestamptz loader is Python), or, refused, the locked rows as they were (the id NULL).
 # Lines and totals travel as arrays (one per column), so the text is the same whatever the
 # number of lines: one prepared statement per kind of extra rows.
 _POST_SQL = """
@@ -474,7 +478,7 @@ WITH locked AS MATERIALIZED (
     ORDER BY l.n
     RETURNING 1
 ){{rows}}
-SELECT tx.id, tx.posted_at, {columns}, locked.bank_number, locked.customer_number
+SELECT tx.id, (extract(epoch FROM tx.posted_at) * 1000000)::bigint, {columns}, locked.bank_number, locked.customer_number
 FROM (VALUES (1)) AS one LEFT JOIN tx ON true LEFT JOIN locked ON tx.id IS NULL
 ORDER BY locked.id
 """.format(columns=", ".join(f"locked.{f.column}" for f in LedgerAccount._meta.concrete_fields))
@@ -505,26 +509,38 @@ def _columns(rows: list[tuple], width: int) -> list[str]:
 
 _INSERT_FIELDS: dict[type, list] = {}
 _INSERT_SQL: dict[tuple, str] = {}
-_ROW_COLUMNS: dict[type, dict[str, tuple[str, Field | None]]] = {}
+_ROW_COLUMNS: dict[type, dict[str, tuple[str, Callable[[object], str] | None]]] = {}
+
+
+def _json_text(field: JSONField) -> Callable[[object], str]:
+    """The JSON text of a value of ``field``, encoded as Django encodes it (the field's
+    encoder; ``json.dumps`` without one)."""
+    return (field.encoder or json.JSONEncoder)().encode
 
 
 def _row_sql(row: NewRow) -> tuple[str, list]:
     """``INSERT`` of a :class:`NewRow`: its values go as they are, but for JSON fields,
-    which Django's field adapts (as its own INSERT would)."""
+    which go as JSON text cast by the statement (``%s::jsonb``), encoded by the field's own
+    encoder (a ``Jsonb`` parameter costs psycopg a Python-level dumper); ``None`` is SQL
+    NULL, as in Django's own INSERT."""
     columns = _ROW_COLUMNS.get(row.model)
     if columns is None:
         columns = _ROW_COLUMNS[row.model] = {
-            f.attname: (f.column, f if isinstance(f, JSONField) else None) for f in row.model._meta.concrete_fields}
-    conn, names, values, params = _conn(), [], [], []
+            f.attname: (f.column, _json_text(f) if isinstance(f, JSONField) else None)
+            for f in row.model._meta.concrete_fields}
+    names, values, params = [], [], []
     for name, value in row.values.items():
-        column, json_field = columns[name]
+        column, json_text = columns[name]
         names.append(column)
         if isinstance(value, SqlValue):
             values.append(value.sql)
             params.extend(value.params)
-        else:
+        elif json_text is None:
             values.append("%s")
-            params.append(value if json_field is None else json_field.get_db_prep_save(value, conn))
+            params.append(value)
+        else:
+            values.append("%s::jsonb")
+            params.append(None if value is None else json_text(value))
     return _cached_insert(row.model._meta.db_table, names, values), params
 
 
