@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from branch_ops.ids import uuid7
+from branch_ops.logs import mask_card_numbers
 from branch_ops.models import AuditEvent, Branch
 from branch_ops.request_context import current_request_id
 from branch_ops.rows import NewRow, json_ready
@@ -20,19 +21,20 @@ from branch_ops.rows import NewRow, json_ready
 def _jsonable(value: dict | None) -> dict:
     """``value`` as JSON, with any full card number in its strings masked: an audit event
     records what someone typed (a search, a note), and a person may type a PAN anywhere."""
+    return _masked(json_ready(value or {}))
 
-    from branch_ops.logs import mask_card_numbers
 
-    def clean(item):
-        if isinstance(item, str):
-            return mask_card_numbers(item)
-        if isinstance(item, list):
-            return [clean(i) for i in item]
-        if isinstance(item, dict):
-            return {k: clean(v) for k, v in item.items()}
-        return item
-
-    return clean(json_ready(value or {}))
+def _masked(item):
+    """``item`` (plain JSON) with every string's card numbers masked. A module function, not
+    one nested in its caller: a nested function that calls itself is a reference cycle (it
+    holds its own closure cell), left for the garbage collector at every audit event."""
+    if isinstance(item, str):
+        return mask_card_numbers(item)
+    if isinstance(item, list):
+        return [_masked(i) for i in item]
+    if isinstance(item, dict):
+        return {k: _masked(v) for k, v in item.items()}
+    return item
 
 
 def audit_event_row(
