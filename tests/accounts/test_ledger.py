@@ -798,3 +798,41 @@ def test_the_posting_statements_array_literals_take_only_integers_and_plain_code
     for bad in ["1,2", "{1}", "a b", 'x"', "\\", True, 1.5]:
         with pytest.raises(ValueError):
             _array([bad])
+
+
+def test_a_transfer_returns_the_time_postgresql_stored_and_writes_its_json_as_given(staff, accounts_pair):
+    """The posting returns its time as integer microseconds and sends its JSON as text cast by
+    the statement: what the caller gets and what PostgreSQL stored are the same."""
+    from datetime import timedelta
+
+    from branch_ops.models import AuditEvent, OutboxEvent
+
+    a, b = accounts_pair
+    tx = transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(250, "AED"),
+                       description="rent, 11/2026 «ok» 租金")
+    stored = LedgerTransaction.objects.get(pk=tx.pk)
+    assert tx.posted_at == stored.posted_at
+    assert tx.posted_at.utcoffset() == timedelta(0)
+    details = {"from": a.number, "to": b.number, "amount": 250, "currency": "AED"}
+    assert stored.metadata == details
+    assert OutboxEvent.objects.get(aggregate_id=str(tx.public_id)).payload == {
+        **details, "description": "rent, 11/2026 «ok» 租金"}
+    assert AuditEvent.objects.get(object_id=str(tx.public_id), action="transfer.posted").after == details
+
+
+def test_transfers_leave_no_reference_cycles_for_the_garbage_collector(staff, accounts_pair):
+    """Everything a posting builds is freed as soon as it is no longer used: a reference cycle
+    would wait for the garbage collector, whose full collections of a worker's heap take
+    milliseconds (one a few thousand transfers, measured)."""
+    import gc
+
+    a, b = accounts_pair
+    transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(1, "AED"))
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            transfer_post(actor=staff["teller"], from_account=a.number, to_account=b.number, amount=Money(1, "AED"))
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
