@@ -3,10 +3,10 @@
 PostgreSQL re-reads every CHECK constraint of a table from its stored node tree, and prepares
 it, for each statement that updates the table (``ExecRelCheck``): a ledger account's totals
 UPDATE, once a posting, paid about 0.04 ms for its five constraints (four since accounts
-migration 0012). ``kind IN ('a', 'b')``
-is stored as an array built of one constant per element and coerced to ``text[]``, each
-constant written out byte by byte and folded again at every statement. ``AnyOf`` stores one
-``text[]`` constant instead: the same test, a fraction of the text to read.
+migration 0012). ``kind IN ('a', 'b')`` is stored as an array built of one constant per
+element and coerced to ``text[]``, each constant written out byte by byte and folded again at
+every statement. ``AnyOf`` stores one ``text[]`` constant instead: the same test, a fraction
+of the text to read.
 """
 
 from __future__ import annotations
