@@ -17,8 +17,9 @@ same PostgreSQL server, reported as ratios.
      (supervisor), two service transactions;
    - an event-feed page: ``events_feed(limit=100)``, following the cursor.
 3. Ledger measurements (bench/ledger_bench.py), in the same throwaway database:
-   - postings/s through ``transfer_post`` with 1, 2 and 4 client processes, against pgbench's
-     TPC-B with as many clients (scale 10, database ``bench_pgbench_tpcb``, dropped at the end);
+   - postings/s through ``transfer_post`` with 1, 2 and 4 client processes, each run right
+     after pgbench's TPC-B with as many clients (scale 10, database ``bench_pgbench_tpcb``,
+     dropped at the end); with 4 clients three such pairs, the median pair reported;
    - a hot account (every posting credits the same account), against the uncontended figure;
    - on a 1,000,000-entry ledger (bulk-loaded in SQL, then ``ledger_verify``): median latency
      of a balance read, of a 100-line statement page and of a balance computed by summing.
